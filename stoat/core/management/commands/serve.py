@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Run the web server and a django-q2 worker together until Ctrl-C."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--addr", default="127.0.0.1:8000", help="host:port to serve on")
+        parser.add_argument(
+            "--web-only", action="store_true", help="do not start a worker beside the web server"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        manage = [sys.executable, "-m", "django"]
+        commands = [[*manage, "runserver", "--noreload", options["addr"]]]
+        if not options["web_only"]:
+            commands.append([*manage, "qcluster"])
+        children = [subprocess.Popen(command) for command in commands]
+        stopping = False
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        self.stdout.write(f"stoat is running at http://{options['addr']}/ (Ctrl-C stops it)")
+        # One child ending (a crash) takes the others down, so nothing half-runs unnoticed.
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.2)
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        codes = [child.returncode for child in children]
+        if not stopping and any(codes):
+            sys.exit(max(abs(code) for code in codes))

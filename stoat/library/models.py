@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import hashlib
+import os
+from fractions import Fraction
+
+from django.db import models
+
+
+def path_key(path: str) -> str:
+    """A fixed-length key for a path: the unique index stays small however long the path is."""
+    return hashlib.sha256(os.fsencode(path)).hexdigest()
+
+
+def display_path(path: str) -> str:
+    """The path as text that any database stores: bytes that are not UTF-8 are shown escaped."""
+    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
+
+
+class VideoQuerySet(models.QuerySet["Video"]):
+    def present(self) -> VideoQuerySet:
+        return self.filter(missing=False)
+
+    def search(self, query: str) -> VideoQuerySet:
+        query = query.strip()
+        if not query:
+            return self
+        return self.filter(models.Q(filename__icontains=query) | models.Q(path__icontains=query))
+
+
+class Video(models.Model):
+    path = models.TextField()
+    path_key = models.CharField(max_length=64, unique=True, editable=False)
+    folder = models.TextField(db_index=True)
+    filename = models.CharField(max_length=1024, db_index=True)
+    size = models.BigIntegerField(db_index=True)
+    mtime_ns = models.BigIntegerField()
+    container = models.CharField(max_length=64, blank=True)
+    duration = models.FloatField(null=True, db_index=True)
+    duration_frames = models.BigIntegerField(null=True)
+    frame_rate_num = models.IntegerField(null=True)
+    frame_rate_den = models.IntegerField(null=True)
+    width = models.IntegerField()
+    height = models.IntegerField()
+    video_codec = models.CharField(max_length=64)
+    audio_codec = models.CharField(max_length=64, null=True, blank=True)
+    bit_rate = models.BigIntegerField(null=True)
+    thumbnail = models.CharField(max_length=255, blank=True)
+    # Set when a scan of its folder no longer finds the file; cleared when it comes back.
+    missing = models.BooleanField(default=False, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = VideoQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["filename", "id"]
+
+    def __str__(self) -> str:
+        return self.path
+
+    @property
+    def frame_rate(self) -> Fraction | None:
+        if not self.frame_rate_num or not self.frame_rate_den:
+            return None
+        return Fraction(self.frame_rate_num, self.frame_rate_den)

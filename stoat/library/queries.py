@@ -1,0 +1,38 @@
+"""How the library is listed, searched and sorted: shared by the pages and the API."""
+
+from __future__ import annotations
+
+from django.db.models import OrderBy
+from django.db.models.functions import Lower
+
+from stoat.library.models import VideoQuerySet
+
+SORTS: dict[str, tuple[str | Lower | OrderBy, str]] = {
+    "name": (Lower("filename"), "id"),
+    "-name": (Lower("filename").desc(), "-id"),
+    "added": ("created_at", "id"),
+    "-added": ("-created_at", "-id"),
+    "duration": ("duration", "id"),
+    "-duration": ("-duration", "-id"),
+    "size": ("size", "id"),
+    "-size": ("-size", "-id"),
+}
+SORT_LABELS = {
+    "name": "Name (A–Z)",
+    "-name": "Name (Z–A)",
+    "-added": "Newest first",
+    "added": "Oldest first",
+    "-duration": "Longest first",
+    "duration": "Shortest first",
+    "-size": "Largest first",
+    "size": "Smallest first",
+}
+DEFAULT_SORT = "name"
+
+
+def library_videos(
+    videos: VideoQuerySet, *, query: str = "", sort: str = DEFAULT_SORT, show_missing: bool = False
+) -> VideoQuerySet:
+    if not show_missing:
+        videos = videos.present()
+    return videos.search(query).order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))

@@ -1,0 +1,138 @@
+"""The job state machine. Every transition is one conditional UPDATE whose row count decides it."""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from stoat.scans.models import Job, Phase, Status
+
+Enqueue = Callable[[int], None]
+
+
+def default_enqueue(job_id: int) -> None:
+    from stoat.scans.tasks import enqueue_scan
+
+    enqueue_scan(job_id)
+
+
+def create_scan(path: str, recursive: bool = True, *, enqueue: Enqueue | None = None) -> Job:
+    """A new pending scan job; the worker is told once the row is committed."""
+    with transaction.atomic():
+        job = Job.objects.create(path=os.path.normpath(path), recursive=recursive)
+        send = enqueue or default_enqueue
+        transaction.on_commit(lambda: send(job.pk))
+    return job
+
+
+def claim(job_id: int) -> bool:
+    """pending → running. False when the job was cancelled, claimed already, or is gone."""
+    now = timezone.now()
+    won = Job.objects.filter(pk=job_id, status=Status.PENDING).update(
+        status=Status.RUNNING, started_at=now, heartbeat_at=now
+    )
+    return won == 1
+
+
+def should_stop(job_id: int) -> bool:
+    """True once a cancel was asked for, or the job is no longer running (ended elsewhere)."""
+    row = Job.objects.filter(pk=job_id).values_list("status", "cancel_requested_at").first()
+    return row is None or row[0] != Status.RUNNING or row[1] is not None
+
+
+def progress(job_id: int, **changes: object) -> bool:
+    """Write counters and the heartbeat of a running job; False when it is no longer running.
+
+    Integer counters are added to the stored ones, so parallel batches never overwrite each other.
+    """
+    values: dict[str, object] = {"heartbeat_at": timezone.now()}
+    for name, value in changes.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value:
+                values[name] = F(name) + value
+        else:
+            values[name] = value
+    return Job.objects.filter(pk=job_id, status=Status.RUNNING).update(**values) == 1
+
+
+def finish(job_id: int, outcome: Status, error: str = "") -> bool:
+    """running → complete | cancelled | failed | timeout, once."""
+    return (
+        Job.objects.filter(pk=job_id, status=Status.RUNNING).update(
+            status=outcome,
+            finished_at=timezone.now(),
+            error=error,
+            current_file="",
+            phase=Phase.DONE,
+        )
+        == 1
+    )
+
+
+def conclude(job_id: int, *, timed_out: bool = False) -> Status | None:
+    """End a running scan by what happened to it: cancelled, timed out, or complete."""
+    running = Job.objects.filter(pk=job_id, status=Status.RUNNING)
+    steps = [(running.exclude(cancel_requested_at=None), Status.CANCELLED)]
+    if timed_out:
+        unfinished = Q(found_final=False) | Q(processed__lt=F("found"))
+        steps.append((running.filter(unfinished), Status.TIMEOUT))
+    steps.append((running, Status.COMPLETE))
+    for rows, outcome in steps:
+        if rows.update(
+            status=outcome, finished_at=timezone.now(), current_file="", phase=Phase.DONE
+        ):
+            return outcome
+    return None
+
+
+def end_batch(job_id: int, *, timed_out: bool = False) -> Status | None:
+    """Count one batch as done; the last batch to end concludes the job."""
+    Job.objects.filter(pk=job_id).update(batches_done=F("batches_done") + 1)
+    counts = Job.objects.filter(pk=job_id).values_list("batches_done", "batches_total").first()
+    if counts is None or counts[0] < counts[1]:
+        return None
+    return conclude(job_id, timed_out=timed_out)
+
+
+class CancelOutcome(enum.Enum):
+    CANCELLED = "cancelled"  # was pending: cancelled at once
+    REQUESTED = "requested"  # was running: the worker stops at its next file
+    TERMINAL = "terminal"  # had already ended
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    outcome: CancelOutcome
+    job: Job | None
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome in (CancelOutcome.CANCELLED, CancelOutcome.REQUESTED)
+
+
+def request_cancel(job_id: int) -> CancelResult:
+    """Cancel a job as the view, the API and the command all do it."""
+    now = timezone.now()
+    outcome = CancelOutcome.NOT_FOUND
+    if Job.objects.filter(pk=job_id, status=Status.PENDING).update(
+        status=Status.CANCELLED, cancel_requested_at=now, finished_at=now, phase=Phase.DONE
+    ):
+        outcome = CancelOutcome.CANCELLED
+    elif Job.objects.filter(pk=job_id, status=Status.RUNNING).update(
+        cancel_requested_at=Coalesce(F("cancel_requested_at"), now)
+    ):
+        outcome = CancelOutcome.REQUESTED
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        return CancelResult(CancelOutcome.NOT_FOUND, None)
+    if outcome is CancelOutcome.NOT_FOUND:
+        outcome = CancelOutcome.TERMINAL
+    return CancelResult(outcome, job)

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from types import FrameType
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from stoat.scans import lifecycle
+from stoat.scans.models import Job, Status
+from stoat.scans.paths import InvalidPath, PathNotAllowed, check_scan_path
+from stoat.scans.runner import run_here
+
+EXIT_CODES = {Status.COMPLETE: 0, Status.FAILED: 1, Status.CANCELLED: 2, Status.TIMEOUT: 3}
+BAR_WIDTH = 30
+
+
+def progress_line(job: Job) -> str:
+    fraction = job.fraction
+    if fraction is None:
+        return f"finding files: {job.found:,} so far"
+    filled = int(fraction * BAR_WIDTH)
+    rate = job.files_per_second
+    speed = f" {rate:,.1f} files/s" if rate else ""
+    return (
+        f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {fraction:4.0%} "
+        f"{job.processed:,}/{job.found:,}{speed} errors {job.errors}"
+    )
+
+
+class Command(BaseCommand):
+    help = "Scan a folder into the library: here with a progress bar, or on the workers (--queue)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", help="folder to scan")
+        parser.add_argument("--no-recursive", action="store_true", help="skip subfolders")
+        parser.add_argument(
+            "--queue", action="store_true", help="hand the scan to the workers and print its id"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            path = check_scan_path(options["path"])
+        except (InvalidPath, PathNotAllowed) as error:
+            raise CommandError(str(error)) from error
+        recursive = not options["no_recursive"]
+        if options["queue"]:
+            job = lifecycle.create_scan(path, recursive)
+            self.stdout.write(str(job.pk))
+            return
+        job = lifecycle.create_scan(path, recursive, enqueue=lambda job_id: None)
+        self.stdout.write(f"scan #{job.pk} of {path}")
+        interrupted = False
+
+        def on_interrupt(signum: int, frame: FrameType | None) -> None:
+            nonlocal interrupted
+            interrupted = True
+
+        previous = signal.signal(signal.SIGINT, on_interrupt)
+        last_line = 0.0
+
+        def on_progress(current: Job) -> None:
+            nonlocal last_line
+            if time.monotonic() - last_line >= 0.2:
+                last_line = time.monotonic()
+                self.stdout.write("\r" + progress_line(current), ending="")
+                self.stdout.flush()
+
+        try:
+            outcome = run_here(job, stop=lambda: interrupted, on_progress=on_progress)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        job.refresh_from_db()
+        self.stdout.write("\r" + progress_line(job))
+        self.stdout.write(
+            f"{job.status}: {job.new} new, {job.updated} updated, {job.unchanged} unchanged, "
+            f"{job.skipped} not video, {job.errors} errors, {job.missing} missing"
+        )
+        for scan_error in job.scan_errors.all()[:20]:
+            self.stderr.write(f"  {scan_error.path}: {scan_error.message}")
+        code = EXIT_CODES.get(Status(job.status), 1) if outcome else 1
+        if code:
+            sys.exit(code)

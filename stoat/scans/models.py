@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import models
+from django.utils import timezone
+
+
+class Status(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETE = "complete"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+
+
+ACTIVE = (Status.PENDING, Status.RUNNING)
+TERMINAL = (Status.COMPLETE, Status.FAILED, Status.TIMEOUT, Status.CANCELLED)
+
+
+class Phase(models.TextChoices):
+    QUEUED = "queued"
+    FINDING = "finding", "finding files"
+    READING = "reading", "reading files"
+    DONE = "done"
+
+
+class Kind(models.TextChoices):
+    SCAN = "scan"
+
+
+class Job(models.Model):
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SCAN)
+    path = models.TextField()
+    recursive = models.BooleanField(default=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.QUEUED)
+    # `found` grows while the walk runs; `found_final` says the count is complete.
+    found = models.IntegerField(default=0)
+    found_final = models.BooleanField(default=False)
+    # Files that changed or are new, so need reading (known once the walk ends).
+    to_read = models.IntegerField(default=0)
+    processed = models.IntegerField(default=0)
+    new = models.IntegerField(default=0)
+    updated = models.IntegerField(default=0)
+    unchanged = models.IntegerField(default=0)
+    skipped = models.IntegerField(default=0)
+    errors = models.IntegerField(default=0)
+    missing = models.IntegerField(default=0)
+    # A large scan is read by several batch tasks; the last one to end finishes the job.
+    batches_total = models.IntegerField(default=0)
+    batches_done = models.IntegerField(default=0)
+    current_file = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} {self.path} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def fraction(self) -> float | None:
+        """Share of the found files already read, or None while the count is not known."""
+        if not self.found_final:
+            return None
+        if self.found == 0:
+            return 1.0 if self.is_terminal else 0.0
+        return min(1.0, self.processed / self.found)
+
+    @property
+    def percent(self) -> int | None:
+        fraction = self.fraction
+        return None if fraction is None else int(fraction * 100)
+
+    @property
+    def elapsed(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end: datetime = self.finished_at or timezone.now()
+        return max(0.0, (end - self.started_at).total_seconds())
+
+    @property
+    def files_per_second(self) -> float | None:
+        elapsed = self.elapsed
+        if not elapsed or not self.processed:
+            return None
+        return self.processed / elapsed
+
+    @property
+    def skipped_total(self) -> int:
+        return self.skipped + self.unchanged
+
+
+class ScanError(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="scan_errors")
+    path = models.TextField()
+    message = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"

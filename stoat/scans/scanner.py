@@ -1,0 +1,321 @@
+"""The scan itself: find files, decide which need reading, read them, store rows and counters.
+
+Knows the database and calls the walker, the probe and the thumbnailer; knows nothing of django-q2.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from stoat.library.models import Video, display_path, path_key
+from stoat.library.probe import NotAVideo, ProbeError, VideoInfo, probe_video
+from stoat.library.thumbnails import make_thumbnail, thumbnail_name
+from stoat.scans import lifecycle
+from stoat.scans.models import Job, Phase, ScanError, Status
+from stoat.scans.walker import FileEntry, WalkError, walk
+
+log = logging.getLogger(__name__)
+
+# Rows buffered before a flush even when the time to flush has not come.
+MAX_BUFFER = 500
+# While only comparing sizes and dates (no reading), look at the cancel flag this often.
+CANCEL_CHECK_SECONDS = 0.05
+VIDEO_UPDATE_FIELDS = [
+    "path",
+    "folder",
+    "filename",
+    "size",
+    "mtime_ns",
+    "container",
+    "duration",
+    "duration_frames",
+    "frame_rate_num",
+    "frame_rate_den",
+    "width",
+    "height",
+    "video_codec",
+    "audio_codec",
+    "bit_rate",
+    "thumbnail",
+    "missing",
+    "updated_at",
+]
+
+StopCheck = Callable[[], bool]
+ProgressHook = Callable[[Job], None]
+
+
+class JobEnded(Exception):
+    """The job stopped running elsewhere (cancelled while pending, reaped); stop writing."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadItem:
+    path: str
+    size: int
+    mtime_ns: int
+    existing: bool
+
+
+@dataclass
+class Plan:
+    to_read: list[ReadItem]
+    unchanged: int
+    missing: int
+
+
+@dataclass
+class Buffer:
+    """What a scan has read since its last flush."""
+
+    videos: list[Video] = field(default_factory=list)
+    errors: list[ScanError] = field(default_factory=list)
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("processed", "new", "updated", "unchanged", "skipped", "errors", "missing"), 0
+        )
+    )
+    current_file: str = ""
+
+    def __len__(self) -> int:
+        return len(self.videos) + len(self.errors)
+
+    def add_error(self, job_id: int, path: str, message: str) -> None:
+        self.errors.append(ScanError(job_id=job_id, path=display_path(path), message=message))
+        self.counts["errors"] += 1
+
+    def flush(self, job_id: int, **fields: object) -> None:
+        """Store rows and counters together, so the counters always equal the rows stored."""
+        with transaction.atomic():
+            if not lifecycle.progress(
+                job_id, **self.counts, current_file=self.current_file, **fields
+            ):
+                raise JobEnded(job_id)
+            if self.videos:
+                Video.objects.bulk_create(
+                    self.videos,
+                    update_conflicts=True,
+                    unique_fields=["path_key"],
+                    update_fields=VIDEO_UPDATE_FIELDS,
+                )
+            if self.errors:
+                ScanError.objects.bulk_create(self.errors)
+        self.videos.clear()
+        self.errors.clear()
+        for name in self.counts:
+            self.counts[name] = 0
+
+
+def video_row(item: ReadItem, info: VideoInfo, thumbnail: str) -> Video:
+    rate = info.frame_rate
+    return Video(
+        path=display_path(item.path),
+        path_key=path_key(item.path),
+        folder=display_path(os.path.dirname(item.path)),
+        filename=display_path(os.path.basename(item.path)),
+        size=info.size,
+        mtime_ns=info.mtime_ns,
+        container=info.container,
+        duration=info.duration,
+        duration_frames=info.duration_frames,
+        frame_rate_num=rate.numerator if rate else None,
+        frame_rate_den=rate.denominator if rate else None,
+        width=info.width,
+        height=info.height,
+        video_codec=info.video_codec,
+        audio_codec=info.audio_codec,
+        bit_rate=info.bit_rate,
+        thumbnail=thumbnail,
+        missing=False,
+    )
+
+
+def read_video(item: ReadItem) -> Video:
+    """Probe one file and make its thumbnail; raises NotAVideo or ProbeError."""
+    info = probe_video(item.path)
+    name = thumbnail_name(path_key(item.path))
+    make_thumbnail(
+        item.path, settings.STOAT_THUMB_DIR / name, info.duration, settings.STOAT_THUMB_SIZE
+    )
+    return video_row(item, info, name)
+
+
+class Scanner:
+    """Runs the phases of one job in this process, flushing progress as it goes."""
+
+    def __init__(
+        self,
+        job: Job,
+        *,
+        stop: StopCheck | None = None,
+        on_progress: ProgressHook | None = None,
+    ) -> None:
+        self.job = job
+        self.local_stop = stop
+        self.on_progress = on_progress
+        self.interval = settings.STOAT_PROGRESS_INTERVAL
+        started = job.started_at or timezone.now()
+        self.deadline = started.timestamp() + settings.STOAT_JOB_TIME_LIMIT
+        self.buffer = Buffer()
+        self.last_flush = time.monotonic()
+        self.last_check = 0.0
+        self.stopped = False
+        self.timed_out = False
+
+    # -- checks -------------------------------------------------------------------------------
+    def should_stop(self) -> bool:
+        """Look at the cancel flag (one primary-key read) and the time limit."""
+        self.last_check = time.monotonic()
+        if time.time() > self.deadline:
+            self.timed_out = True
+        elif not (self.local_stop is not None and self.local_stop()) and not lifecycle.should_stop(
+            self.job.pk
+        ):
+            return False
+        self.stopped = True
+        return True
+
+    def should_stop_soon(self) -> bool:
+        if time.monotonic() - self.last_check < CANCEL_CHECK_SECONDS:
+            return False
+        return self.should_stop()
+
+    def maybe_flush(self, **fields: object) -> None:
+        now = time.monotonic()
+        if now - self.last_flush >= self.interval or len(self.buffer) >= MAX_BUFFER:
+            self.flush(**fields)
+
+    def flush(self, **fields: object) -> None:
+        self.buffer.flush(self.job.pk, **fields)
+        self.last_flush = time.monotonic()
+        if self.on_progress is not None:
+            self.job.refresh_from_db()
+            self.on_progress(self.job)
+
+    # -- phase 1: find -------------------------------------------------------------------------
+    def find(self) -> tuple[list[FileEntry], list[str]] | None:
+        """Walk the folder: the files and the unlistable folders, or None if stopped."""
+        job = self.job
+        entries: list[FileEntry] = []
+        failed: list[str] = []
+        lifecycle.progress(job.pk, phase=Phase.FINDING)
+        found_flushed = 0
+        for item in walk(
+            job.path,
+            recursive=job.recursive,
+            extensions=settings.STOAT_VIDEO_EXTENSIONS,
+            allowed_roots=settings.STOAT_SCAN_ROOTS,
+        ):
+            if isinstance(item, WalkError):
+                failed.append(item.path)
+                self.buffer.add_error(job.pk, item.path, item.message)
+            else:
+                entries.append(item)
+            if self.should_stop_soon():
+                break
+            if time.monotonic() - self.last_flush >= self.interval:
+                self.flush(found=len(entries) - found_flushed)
+                found_flushed = len(entries)
+        self.flush(found=len(entries) - found_flushed, found_final=not self.stopped)
+        return None if self.stopped else (entries, failed)
+
+    # -- phase 2: decide -----------------------------------------------------------------------
+    def plan(self, entries: Sequence[FileEntry], failed_folders: Iterable[str]) -> Plan:
+        """Compare with what the library knows (one query) and mark vanished files missing."""
+        job = self.job
+        root = display_path(job.path)
+        prefix = root.rstrip("/") + "/"
+        known: dict[str, tuple[int, int, bool]] = {}
+        rows = Video.objects.filter(folder__startswith=root).values_list(
+            "path_key", "folder", "size", "mtime_ns", "missing"
+        )
+        in_scope: set[str] = set()
+        for key, folder, size, mtime_ns, missing in rows.iterator(chunk_size=5000):
+            known[key] = (size, mtime_ns, missing)
+            if folder == root or (job.recursive and folder.startswith(prefix)):
+                in_scope.add(key)
+        skip_prefixes = tuple(display_path(f).rstrip("/") + "/" for f in failed_folders)
+        to_read: list[ReadItem] = []
+        came_back: list[str] = []
+        unchanged = 0
+        for entry in entries:
+            key = path_key(entry.path)
+            in_scope.discard(key)
+            seen = known.get(key)
+            if seen is not None and seen[0] == entry.size and seen[1] == entry.mtime_ns:
+                unchanged += 1
+                if seen[2]:
+                    came_back.append(key)
+            else:
+                to_read.append(ReadItem(entry.path, entry.size, entry.mtime_ns, seen is not None))
+        gone = [key for key in in_scope if not known[key][2]]
+        if skip_prefixes:
+            folders = dict(Video.objects.filter(path_key__in=gone).values_list("path_key", "path"))
+            gone = [k for k in gone if not folders.get(k, "").startswith(skip_prefixes)]
+        with transaction.atomic():
+            for chunk in chunks(came_back, 500):
+                Video.objects.filter(path_key__in=chunk).update(
+                    missing=False, updated_at=timezone.now()
+                )
+            for chunk in chunks(gone, 500):
+                Video.objects.filter(path_key__in=chunk).update(missing=True)
+        return Plan(to_read=to_read, unchanged=unchanged, missing=len(gone))
+
+    def record_plan(self, plan: Plan) -> None:
+        self.buffer.counts["processed"] += plan.unchanged
+        self.buffer.counts["unchanged"] += plan.unchanged
+        self.buffer.counts["missing"] += plan.missing
+        self.flush(phase=Phase.READING, to_read=len(plan.to_read))
+
+    # -- phase 3: read -------------------------------------------------------------------------
+    def read(self, items: Iterable[ReadItem]) -> None:
+        """Read each file, stopping before the next one once asked to; flushes what it read."""
+        job_id = self.job.pk
+        counts = self.buffer.counts
+        for item in items:
+            if self.should_stop():
+                break
+            self.buffer.current_file = display_path(item.path)
+            try:
+                self.buffer.videos.append(read_video(item))
+                counts["updated" if item.existing else "new"] += 1
+            except NotAVideo:
+                counts["skipped"] += 1
+            except ProbeError as error:
+                self.buffer.add_error(job_id, item.path, str(error))
+            except Exception as error:  # a reader bug must not end the whole scan
+                log.exception("unexpected error reading %s", item.path)
+                self.buffer.add_error(job_id, item.path, f"unexpected error: {error}")
+            counts["processed"] += 1
+            self.maybe_flush()
+        self.buffer.current_file = ""
+        self.flush()
+
+    def outcome(self) -> Status:
+        if self.timed_out:
+            return Status.TIMEOUT
+        if self.stopped:
+            return Status.CANCELLED
+        return Status.COMPLETE
+
+    def run(self) -> Status:
+        """All phases in this process; returns how the scan ended (the caller finishes the job)."""
+        found = self.find()
+        if found is not None:
+            plan = self.plan(*found)
+            self.record_plan(plan)
+            self.read(plan.to_read)
+        return self.outcome()
+
+
+def chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

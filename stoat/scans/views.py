@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from stoat.core.http import HtmxHttpRequest
+from stoat.scans import lifecycle
+from stoat.scans.forms import ScanForm
+from stoat.scans.lifecycle import CancelOutcome
+from stoat.scans.models import Job, Status
+
+JOBS_PER_PAGE = 25
+ERRORS_SHOWN = 500
+
+
+def jobs_page(request: HtmxHttpRequest, form: ScanForm, status: int = 200) -> HttpResponse:
+    jobs = Job.objects.all()
+    wanted = request.GET.get("status", "")
+    if wanted in Status.values:
+        jobs = jobs.filter(status=wanted)
+    page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "status": wanted, "statuses": Status.values}
+    template = "scans/_job_table.html" if request.htmx else "scans/jobs.html"
+    return render(request, template, context, status=status)
+
+
+@require_GET
+def job_list(request: HtmxHttpRequest) -> HttpResponse:
+    return jobs_page(request, ScanForm(initial={"recursive": True}))
+
+
+@require_POST
+def start_scan(request: HtmxHttpRequest) -> HttpResponse:
+    form = ScanForm(request.POST)
+    if not form.is_valid():
+        return jobs_page(request, form, status=400)
+    job = lifecycle.create_scan(form.cleaned_data["path"], form.cleaned_data["recursive"])
+    return redirect("scans:job", pk=job.pk)
+
+
+def render_job(
+    request: HtmxHttpRequest, job: Job, *, status: int = 200, message: str = ""
+) -> HttpResponse:
+    context = {
+        "job": job,
+        "message": message,
+        "scan_errors": job.scan_errors.all()[:ERRORS_SHOWN],
+    }
+    if not request.htmx:
+        return render(request, "scans/job.html", context, status=status)
+    response = render(request, "scans/_progress.html", context, status=status)
+    if job.is_terminal and status == 200:
+        # 286 makes htmx swap this last state in and stop polling.
+        stop = HttpResponseStopPolling(response.content)
+        stop["Content-Type"] = response["Content-Type"]
+        return stop
+    return response
+
+
+@require_GET
+def job_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    return render_job(request, get_object_or_404(Job, pk=pk))
+
+
+@require_POST
+def cancel_job(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    result = lifecycle.request_cancel(pk)
+    if result.job is None:
+        return HttpResponse(f"Job {pk} not found.", status=404, content_type="text/plain")
+    if result.outcome is CancelOutcome.TERMINAL:
+        message = f"This job had already ended as {result.job.status}; there is nothing to cancel."
+        return render_job(request, result.job, status=409, message=message)
+    message = (
+        "Cancelled before it started."
+        if result.outcome is CancelOutcome.CANCELLED
+        else "Cancel requested: the scan stops at the next file."
+    )
+    return render_job(request, result.job, message=message)

@@ -1,0 +1,89 @@
+"""Find the video files under a folder. Knows the file system, nothing of the database."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from stoat.library.probe import describe_os_error
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    path: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class WalkError:
+    path: str
+    message: str
+
+
+def is_within(path: str, roots: Iterable[str]) -> bool:
+    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+def has_extension(name: str, extensions: frozenset[str]) -> bool:
+    dot = name.rfind(".")
+    return dot > 0 and name[dot + 1 :].lower() in extensions
+
+
+def walk(
+    root: str,
+    *,
+    recursive: bool = True,
+    extensions: Iterable[str],
+    allowed_roots: Iterable[str] = (),
+) -> Iterator[FileEntry | WalkError]:
+    """Yield each regular video file under `root`, and an error for each place that can't be read.
+
+    Symbolic links are followed only when they resolve inside the allowed roots (or inside `root`
+    when none are set), and each folder is entered once, so a link loop ends the descent.
+    """
+    exts = frozenset(e.lower() for e in extensions)
+    real_root = os.path.realpath(root)
+    bounds = [os.path.realpath(r) for r in allowed_roots] or [real_root]
+    seen_dirs: set[tuple[int, int]] = set()
+    try:
+        st = os.stat(real_root)
+    except OSError as error:
+        yield WalkError(root, describe_os_error(error))
+        return
+    seen_dirs.add((st.st_dev, st.st_ino))
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as error:
+            yield WalkError(folder, f"folder could not be listed: {describe_os_error(error)}")
+            continue
+        subfolders: list[str] = []
+        for entry in entries:
+            try:
+                if entry.is_symlink():
+                    target = os.path.realpath(entry.path)
+                    if not is_within(target, bounds):
+                        continue
+                    info = os.stat(entry.path)
+                else:
+                    if not entry.is_dir(follow_symlinks=False) and not has_extension(
+                        entry.name, exts
+                    ):
+                        continue
+                    info = entry.stat(follow_symlinks=False)
+            except OSError:
+                # Broken links, loops and files that vanished mid-walk are not videos to read.
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                if recursive and (info.st_dev, info.st_ino) not in seen_dirs:
+                    seen_dirs.add((info.st_dev, info.st_ino))
+                    subfolders.append(entry.path)
+            elif stat.S_ISREG(info.st_mode) and has_extension(entry.name, exts):
+                yield FileEntry(entry.path, info.st_size, info.st_mtime_ns)
+        stack.extend(reversed(subfolders))

@@ -1,0 +1,216 @@
+"""stoat's one settings module: every value comes from the environment, defaults suit a laptop."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
+
+# Lets admin and form classes take type parameters at run time (ModelAdmin[Video]).
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.replace(",", " ").split() if item.strip()]
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+DEV_SECRET_KEY = "stoat-development-key-do-not-use-in-production"
+
+DEBUG = env_bool("DEBUG", True)
+SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "Set SECRET_KEY: stoat refuses to run with DEBUG off and the dev key."
+    )
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+
+# The data folder holds the SQLite database and the thumbnails.
+STOAT_DATA_DIR = Path(os.environ.get("STOAT_DATA_DIR", BASE_DIR / "data")).resolve()
+STOAT_THUMB_DIR = STOAT_DATA_DIR / "thumbs"
+STOAT_VIDEO_EXTENSIONS = [
+    ext.lower().lstrip(".")
+    for ext in env_list(
+        "STOAT_VIDEO_EXTENSIONS",
+        [
+            "mp4",
+            "m4v",
+            "mov",
+            "mkv",
+            "webm",
+            "avi",
+            "wmv",
+            "asf",
+            "flv",
+            "f4v",
+            "mpg",
+            "mpeg",
+            "m2ts",
+            "mts",
+            "ts",
+            "vob",
+            "ogv",
+            "3gp",
+            "3g2",
+        ],
+    )
+]
+# Folders that may be scanned; empty means any folder the server can read.
+STOAT_SCAN_ROOTS = env_list("STOAT_SCAN_ROOTS", [])
+# Longest a scan may run before it ends as `timeout`, keeping what it read.
+STOAT_JOB_TIME_LIMIT = env_float("STOAT_JOB_TIME_LIMIT", 12 * 3600)
+# How often a running scan writes its counters (and heartbeat) to the job row.
+STOAT_PROGRESS_INTERVAL = env_float("STOAT_PROGRESS_INTERVAL", 0.5)
+# A scan with more files to read than this is split into batch tasks that run in parallel.
+STOAT_BATCH_MIN = int(os.environ.get("STOAT_BATCH_MIN", "100"))
+STOAT_MAX_BATCHES = int(os.environ.get("STOAT_MAX_BATCHES", "16"))
+STOAT_THUMB_SIZE = int(os.environ.get("STOAT_THUMB_SIZE", "480"))
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_q",
+    "stoat.core",
+    "stoat.library",
+    "stoat.scans",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "stoat.urls"
+WSGI_APPLICATION = "stoat.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+SQLITE_OPTIONS: dict[str, Any] = {
+    # Writers wait for each other instead of failing with "database is locked".
+    "timeout": 30,
+    # Take the write lock at BEGIN so a reader never has to upgrade mid-transaction.
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+
+
+def database_config() -> dict[str, Any]:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+    else:
+        STOAT_DATA_DIR.mkdir(parents=True, exist_ok=True)
+        config = {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": STOAT_DATA_DIR / "stoat.sqlite3",
+        }
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        config["OPTIONS"] = {**SQLITE_OPTIONS, **config.get("OPTIONS", {})}
+        # Tests use a file database so that worker processes can share it.
+        config["TEST"] = {
+            "NAME": os.environ.get("STOAT_TEST_DB", str(STOAT_DATA_DIR / "test.sqlite3"))
+        }
+    return config
+
+
+DATABASES = {"default": database_config()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-q2: how scan tasks run.
+STOAT_BROKER_URL = os.environ.get("STOAT_BROKER_URL", "")
+Q_CLUSTER: dict[str, Any] = {
+    "name": "stoat",
+    "workers": int(os.environ.get("STOAT_WORKERS", "2")),
+    "recycle": 50,
+    # Worker-side limit, kept above the scanner's own limit so a long scan ends itself as
+    # `timeout` with its partial result before django-q2 would kill the process.
+    "timeout": int(STOAT_JOB_TIME_LIMIT + 300),
+    # django-q2 re-delivers an unacknowledged task after `retry` seconds; it must exceed
+    # `timeout`, or a scan that is still running would be started a second time beside itself.
+    "retry": int(STOAT_JOB_TIME_LIMIT + 600),
+    # A scan that raised is a failed job with its error text, not something to rerun forever.
+    "max_attempts": 1,
+    "ack_failures": True,
+    # Scans are their own record (the Job row); keep only recent task results.
+    "save_limit": 200,
+    "catch_up": False,
+    "poll": 0.1,
+    "label": "Tasks",
+}
+if STOAT_BROKER_URL:
+    Q_CLUSTER["redis"] = STOAT_BROKER_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# Serve straight from the source folders, so no collectstatic step is needed to run.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"stoat": {"handlers": ["console"], "level": "INFO"}},
+}

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from stoat.library import views as library_views
+from stoat.scans import views as scan_views
+
+library_urls = (
+    [
+        path("", library_views.library, name="index"),
+        path("videos/<int:pk>/", library_views.video_detail, name="video"),
+        path("videos/<int:pk>/thumbnail.jpg", library_views.thumbnail, name="thumbnail"),
+    ],
+    "library",
+)
+scan_urls = (
+    [
+        path("", scan_views.job_list, name="jobs"),
+        path("new", scan_views.start_scan, name="start"),
+        path("<int:pk>/", scan_views.job_detail, name="job"),
+        path("<int:pk>/cancel", scan_views.cancel_job, name="cancel"),
+    ],
+    "scans",
+)
+
+urlpatterns = [
+    path("", include(library_urls)),
+    path("jobs/", include(scan_urls)),
+    path("admin/", admin.site.urls),
+]

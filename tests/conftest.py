@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import LazySettings
+from django_q.conf import Conf
+
+from stoat.library.models import Video
+from stoat.scans.models import Job
+from tests.media import make_clip
+
+
+@pytest.fixture(autouse=True)
+def data_dir(settings: LazySettings, tmp_path: Path) -> Path:
+    """Each test writes thumbnails into its own folder."""
+    folder = tmp_path / "data"
+    settings.STOAT_DATA_DIR = folder
+    settings.STOAT_THUMB_DIR = folder / "thumbs"
+    settings.STOAT_SCAN_ROOTS = []
+    return folder
+
+
+@pytest.fixture
+def library_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def clips(library_dir: Path) -> Callable[..., list[Path]]:
+    """Write `count` one-second clips into the library folder (or a subfolder)."""
+
+    def write(count: int, *, sub: str = "", ext: str = "mp4", **options: object) -> list[Path]:
+        return [
+            make_clip(library_dir / sub / f"clip{index:04d}.{ext}", **options)  # type: ignore[arg-type]
+            for index in range(count)
+        ]
+
+    return write
+
+
+@pytest.fixture
+def sync_tasks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """django-q2 runs each enqueued task at once, in this process (its documented `sync` mode)."""
+    monkeypatch.setattr(Conf, "SYNC", True)
+    yield
+
+
+def video_count() -> int:
+    return Video.objects.count()
+
+
+def make_job(**fields: object) -> Job:
+    fields.setdefault("path", "/srv/videos")
+    return Job.objects.create(**fields)

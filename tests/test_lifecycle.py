@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import pytest
+
+from stoat.scans import lifecycle
+from stoat.scans.lifecycle import CancelOutcome
+from stoat.scans.models import TERMINAL, Job, Status
+from tests.conftest import make_job
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_scan_enqueues_only_after_commit(
+    django_capture_on_commit_callbacks: pytest.FixtureRequest,
+) -> None:
+    sent: list[int] = []
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        job = lifecycle.create_scan("/srv/videos/", enqueue=sent.append)
+        assert sent == []
+    assert sent == [job.pk]
+    assert job.status == Status.PENDING
+    assert job.path == "/srv/videos"
+
+
+def test_claim_moves_pending_to_running_once() -> None:
+    job = make_job()
+    assert lifecycle.claim(job.pk) is True
+    assert lifecycle.claim(job.pk) is False
+    job.refresh_from_db()
+    assert job.status == Status.RUNNING
+    assert job.started_at is not None
+
+
+def test_cancel_of_pending_job_ends_it_at_once_and_it_cannot_be_claimed() -> None:
+    job = make_job()
+    result = lifecycle.request_cancel(job.pk)
+    assert result.outcome is CancelOutcome.CANCELLED
+    assert result.job is not None and result.job.status == Status.CANCELLED
+    assert result.job.finished_at is not None
+    assert lifecycle.claim(job.pk) is False
+
+
+def test_cancel_of_running_job_sets_the_flag_once() -> None:
+    job = make_job(status=Status.RUNNING)
+    first = lifecycle.request_cancel(job.pk)
+    second = lifecycle.request_cancel(job.pk)
+    assert first.outcome is second.outcome is CancelOutcome.REQUESTED
+    assert first.job is not None and second.job is not None
+    assert first.job.cancel_requested_at == second.job.cancel_requested_at
+    assert second.job.status == Status.RUNNING
+    assert lifecycle.should_stop(job.pk) is True
+
+
+@pytest.mark.parametrize("status", TERMINAL)
+def test_cancel_of_terminal_job_changes_nothing(status: Status) -> None:
+    job = make_job(status=status)
+    result = lifecycle.request_cancel(job.pk)
+    assert result.outcome is CancelOutcome.TERMINAL
+    assert not result.accepted
+    job.refresh_from_db()
+    assert job.status == status
+    assert job.cancel_requested_at is None
+
+
+def test_cancel_of_unknown_job_is_not_found() -> None:
+    assert lifecycle.request_cancel(999).outcome is CancelOutcome.NOT_FOUND
+
+
+def test_progress_adds_counters_and_refuses_ended_jobs() -> None:
+    job = make_job(status=Status.RUNNING)
+    assert lifecycle.progress(job.pk, processed=3, errors=1, current_file="a.mp4")
+    assert lifecycle.progress(job.pk, processed=2, found_final=True)
+    job.refresh_from_db()
+    assert (job.processed, job.errors, job.current_file, job.found_final) == (5, 1, "a.mp4", True)
+    assert lifecycle.finish(job.pk, Status.FAILED, error="boom")
+    assert not lifecycle.progress(job.pk, processed=1)
+    assert not lifecycle.finish(job.pk, Status.COMPLETE)
+    job.refresh_from_db()
+    assert (job.status, job.processed, job.error) == (Status.FAILED, 5, "boom")
+
+
+def test_conclude_prefers_cancelled_then_timeout_then_complete() -> None:
+    cancelled = make_job(status=Status.RUNNING)
+    lifecycle.request_cancel(cancelled.pk)
+    timed_out = make_job(status=Status.RUNNING, found=10, found_final=True, processed=4)
+    finished_late = make_job(status=Status.RUNNING, found=10, found_final=True, processed=10)
+    plain = make_job(status=Status.RUNNING)
+
+    assert lifecycle.conclude(cancelled.pk, timed_out=True) == Status.CANCELLED
+    assert lifecycle.conclude(timed_out.pk, timed_out=True) == Status.TIMEOUT
+    assert lifecycle.conclude(finished_late.pk, timed_out=True) == Status.COMPLETE
+    assert lifecycle.conclude(plain.pk) == Status.COMPLETE
+    assert lifecycle.conclude(plain.pk) is None
+
+
+def test_the_last_batch_concludes_the_job() -> None:
+    job = make_job(status=Status.RUNNING, batches_total=2)
+    assert lifecycle.end_batch(job.pk) is None
+    assert Job.objects.get(pk=job.pk).status == Status.RUNNING
+    assert lifecycle.end_batch(job.pk) == Status.COMPLETE
+
+
+def test_should_stop_for_a_job_that_is_gone() -> None:
+    assert lifecycle.should_stop(12345) is True
