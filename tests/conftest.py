@@ -54,5 +54,6 @@ def video_count() -> int:
 
 
 def make_job(**fields: object) -> Job:
-    fields.setdefault("path", "/srv/videos")
+    """A job row in any state; each gets its own folder so active ones never clash."""
+    fields.setdefault("path", f"/srv/videos/{Job.objects.count() + 1}")
     return Job.objects.create(**fields)

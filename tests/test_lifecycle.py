@@ -15,7 +15,7 @@ def test_create_scan_enqueues_only_after_commit(
 ) -> None:
     sent: list[int] = []
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
-        job = lifecycle.create_scan("/srv/videos/", enqueue=sent.append)
+        job = lifecycle.create_scan("/srv/videos/", enqueue=sent.append).job
         assert sent == []
     assert sent == [job.pk]
     assert job.status == Status.PENDING
@@ -102,3 +102,29 @@ def test_the_last_batch_concludes_the_job() -> None:
 
 def test_should_stop_for_a_job_that_is_gone() -> None:
     assert lifecycle.should_stop(12345) is True
+
+
+def test_a_scan_of_a_folder_already_being_scanned_returns_the_active_job() -> None:
+    sent: list[int] = []
+    first = lifecycle.create_scan("/srv/videos", enqueue=sent.append)
+    again = lifecycle.create_scan("/srv/videos/", enqueue=sent.append)
+    inside = lifecycle.create_scan("/srv/videos/holidays", enqueue=sent.append)
+    assert first.created and not again.created and not inside.created
+    assert again.job.pk == inside.job.pk == first.job.pk
+    assert Job.objects.count() == 1
+
+
+def test_a_shallow_scan_does_not_cover_subfolders_or_a_deep_rescan() -> None:
+    shallow = lifecycle.create_scan("/srv/videos", recursive=False, enqueue=lambda pk: None)
+    sub = lifecycle.create_scan("/srv/videos/sub", enqueue=lambda pk: None)
+    assert shallow.created and sub.created
+    # The same folder again: the unique constraint allows one active scan per folder.
+    deep = lifecycle.create_scan("/srv/videos", recursive=True, enqueue=lambda pk: None)
+    assert not deep.created and deep.job.pk == shallow.job.pk
+
+
+def test_a_finished_scan_does_not_block_a_new_one() -> None:
+    first = lifecycle.create_scan("/srv/videos", enqueue=lambda pk: None).job
+    lifecycle.request_cancel(first.pk)
+    second = lifecycle.create_scan("/srv/videos", enqueue=lambda pk: None)
+    assert second.created and second.job.pk != first.pk

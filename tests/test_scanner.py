@@ -20,7 +20,7 @@ Clips = Callable[..., list[Path]]
 
 
 def scan(folder: Path, recursive: bool = True) -> Job:
-    job = lifecycle.create_scan(str(folder), recursive, enqueue=lambda job_id: None)
+    job = lifecycle.create_scan(str(folder), recursive, enqueue=lambda job_id: None).job
     run_here(job)
     job.refresh_from_db()
     return job
@@ -141,7 +141,7 @@ def test_cancel_while_running_stops_at_the_next_file_and_keeps_what_was_read(
 ) -> None:
     clips(10)
     settings.STOAT_PROGRESS_INTERVAL = 0
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None)
+    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
     real_read = scanner.read_video
     reads: list[str] = []
 
@@ -167,7 +167,7 @@ def test_a_scan_past_its_time_limit_ends_as_timeout_with_its_partial_result(
 ) -> None:
     clips(5)
     settings.STOAT_JOB_TIME_LIMIT = 60
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None)
+    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
     real_read = scanner.read_video
     reads: list[str] = []
     start = time.time()
@@ -208,7 +208,7 @@ def test_a_scan_that_breaks_ends_failed_with_its_error(
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(scanner.Scanner, "plan", broken_plan)
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None)
+    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
     assert run_here(job) == Status.FAILED
     job.refresh_from_db()
     assert job.status == Status.FAILED
@@ -220,7 +220,7 @@ def test_a_job_ended_elsewhere_stops_the_scanner(
 ) -> None:
     clips(3)
     settings.STOAT_PROGRESS_INTERVAL = 0
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None)
+    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
     real_read = scanner.read_video
 
     def read_then_fail_job(item: scanner.ReadItem) -> Video:
@@ -234,6 +234,6 @@ def test_a_job_ended_elsewhere_stops_the_scanner(
 
 
 def test_a_job_that_is_not_pending_is_not_run(library_dir: Path) -> None:
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None)
+    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
     lifecycle.request_cancel(job.pk)
     assert run_here(job) is None

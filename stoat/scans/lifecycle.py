@@ -7,12 +7,12 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from stoat.scans.models import Job, Phase, Status
+from stoat.scans.models import ACTIVE, Job, Kind, Phase, Status
 
 Enqueue = Callable[[int], None]
 
@@ -23,13 +23,47 @@ def default_enqueue(job_id: int) -> None:
     enqueue_scan(job_id)
 
 
-def create_scan(path: str, recursive: bool = True, *, enqueue: Enqueue | None = None) -> Job:
-    """A new pending scan job; the worker is told once the row is committed."""
-    with transaction.atomic():
-        job = Job.objects.create(path=os.path.normpath(path), recursive=recursive)
-        send = enqueue or default_enqueue
-        transaction.on_commit(lambda: send(job.pk))
-    return job
+@dataclass(frozen=True)
+class ScanStart:
+    job: Job
+    created: bool  # False: an active scan already covers the folder, and this is that job
+
+
+def covering_scan(path: str) -> Job | None:
+    """The active scan of the same folder, or of a parent folder scanned with its subfolders."""
+    candidates = Job.objects.filter(kind=Kind.SCAN, status__in=ACTIVE).only(
+        "path", "recursive", "status"
+    )
+    for job in candidates.order_by("created_at"):
+        # One active scan per folder: a deeper request waits for the shallow one to end.
+        if job.path == path:
+            return job
+        if job.recursive and path.startswith(job.path.rstrip(os.sep) + os.sep):
+            return job
+    return None
+
+
+def create_scan(path: str, recursive: bool = True, *, enqueue: Enqueue | None = None) -> ScanStart:
+    """A new pending scan job, or the active one that already covers the folder.
+
+    The worker is told once the new row is committed, never before.
+    """
+    path = os.path.normpath(path)
+    try:
+        with transaction.atomic():
+            existing = covering_scan(path)
+            if existing is not None:
+                return ScanStart(existing, created=False)
+            job = Job.objects.create(path=path, recursive=recursive)
+            send = enqueue or default_enqueue
+            transaction.on_commit(lambda: send(job.pk))
+    except IntegrityError:
+        # Another request created an active scan of the same folder between our check and insert.
+        existing = covering_scan(path)
+        if existing is None:
+            raise
+        return ScanStart(existing, created=False)
+    return ScanStart(job, created=True)
 
 
 def claim(job_id: int) -> bool:

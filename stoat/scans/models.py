@@ -63,6 +63,14 @@ class Job(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # At most one active scan per folder, even when two requests race.
+            models.UniqueConstraint(
+                fields=["kind", "path"],
+                condition=models.Q(status__in=["pending", "running"]),
+                name="one_active_scan_per_folder",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} {self.path} ({self.status})"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -37,8 +38,13 @@ def start_scan(request: HtmxHttpRequest) -> HttpResponse:
     form = ScanForm(request.POST)
     if not form.is_valid():
         return jobs_page(request, form, status=400)
-    job = lifecycle.create_scan(form.cleaned_data["path"], form.cleaned_data["recursive"])
-    return redirect("scans:job", pk=job.pk)
+    start = lifecycle.create_scan(form.cleaned_data["path"], form.cleaned_data["recursive"])
+    if not start.created:
+        messages.info(
+            request,
+            f"{start.job.path} is already being scanned: here is that scan (none was added).",
+        )
+    return redirect("scans:job", pk=start.job.pk)
 
 
 def render_job(

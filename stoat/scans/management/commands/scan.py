@@ -47,10 +47,15 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         recursive = not options["no_recursive"]
         if options["queue"]:
-            job = lifecycle.create_scan(path, recursive)
-            self.stdout.write(str(job.pk))
+            start = lifecycle.create_scan(path, recursive)
+            if not start.created:
+                self.stderr.write(f"a scan covering {path} is already active: job {start.job.pk}")
+            self.stdout.write(str(start.job.pk))
             return
-        job = lifecycle.create_scan(path, recursive, enqueue=lambda job_id: None)
+        start = lifecycle.create_scan(path, recursive, enqueue=lambda job_id: None)
+        if not start.created:
+            raise CommandError(f"A scan covering {path} is already active: job {start.job.pk}.")
+        job = start.job
         self.stdout.write(f"scan #{job.pk} of {path}")
         interrupted = False
 
