@@ -151,12 +151,14 @@ def database_config() -> dict[str, Any]:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": STOAT_DATA_DIR / "stoat.sqlite3",
         }
+    test_name = os.environ.get("STOAT_TEST_DB")
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {**SQLITE_OPTIONS, **config.get("OPTIONS", {})}
         # Tests use a file database so that worker processes can share it.
-        config["TEST"] = {
-            "NAME": os.environ.get("STOAT_TEST_DB", str(STOAT_DATA_DIR / "test.sqlite3"))
-        }
+        config["TEST"] = {"NAME": test_name or str(STOAT_DATA_DIR / "test.sqlite3")}
+    elif test_name:
+        # Runs sharing one PostgreSQL server each name their own test database.
+        config["TEST"] = {"NAME": test_name}
     return config
 
 
@@ -166,7 +168,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # django-q2: how scan tasks run.
 STOAT_BROKER_URL = os.environ.get("STOAT_BROKER_URL", "")
 Q_CLUSTER: dict[str, Any] = {
-    "name": "stoat",
+    # The Redis queue key and stats prefix: deployments (or test runs) sharing a Redis differ here.
+    "name": os.environ.get("STOAT_QUEUE_NAME", "stoat"),
     "workers": int(os.environ.get("STOAT_WORKERS", "2")),
     "recycle": 50,
     # Worker-side limit, kept above the scanner's own limit so a long scan ends itself as

@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 
 from django.conf import settings
+from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
 from stoat.scans import lifecycle
@@ -21,6 +22,15 @@ ItemTuple = tuple[str, int, int, bool]
 
 def enqueue_scan(job_id: int) -> None:
     async_task("stoat.scans.tasks.run_scan", job_id, task_name=f"scan-{job_id}")
+
+
+def queued_tasks() -> int:
+    """How many tasks wait in the broker; raises when the broker cannot be reached."""
+    return int(get_broker().queue_size())
+
+
+def broker_name() -> str:
+    return "redis" if settings.STOAT_BROKER_URL else "orm"
 
 
 def split_batches(items: Sequence[ReadItem]) -> list[list[ItemTuple]]:

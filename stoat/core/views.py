@@ -1,0 +1,24 @@
+"""Pages that belong to the whole site rather than to one app."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from stoat.core.health import check_broker, check_database
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database and the broker both answer, 503 (with which one failed) otherwise."""
+    database = check_database()
+    broker = check_broker()
+    healthy = database.reachable and broker.reachable
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "database": {"reachable": database.reachable, "detail": database.detail},
+        "broker": {"reachable": broker.reachable, "detail": broker.detail},
+    }
+    return JsonResponse(body, status=200 if healthy else 503)

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django_q.conf import Conf
+
+
+@pytest.fixture
+def dead_port() -> Iterator[int]:
+    """A local port that is bound but not listening: connecting to it is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture
+def broker_down(monkeypatch: pytest.MonkeyPatch, dead_port: int) -> None:
+    """Point django-q2 at a Redis that is not there."""
+    monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(Conf, "REDIS", f"redis://127.0.0.1:{dead_port}/0")
+
+
+@pytest.fixture
+def database_down(transactional_db: None, dead_port: int) -> Iterator[None]:
+    """Point the default connection at a database that cannot be opened, then put it back."""
+    saved = dict(connection.settings_dict)
+    connection.close()
+    if connection.vendor == "sqlite":
+        connection.settings_dict["NAME"] = "/nonexistent-folder/stoat.sqlite3"
+    else:
+        connection.settings_dict["PORT"] = dead_port
+    yield
+    connection.close()
+    connection.settings_dict.clear()
+    connection.settings_dict.update(saved)
+
+
+@pytest.mark.django_db
+def test_healthz_is_200_when_database_and_broker_answer(client: Client) -> None:
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"] == {"reachable": True, "detail": connection.vendor}
+    assert body["broker"]["reachable"] is True
+    broker = "redis" if settings.STOAT_BROKER_URL else "orm"
+    assert body["broker"]["detail"] == f"{broker}, 0 task(s) queued"
+    assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_naming_the_broker_when_it_does_not_answer(
+    client: Client, broker_down: None
+) -> None:
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["database"]["reachable"] is True
+    assert body["broker"]["reachable"] is False
+    assert "ConnectionError" in body["broker"]["detail"]
+
+
+def test_healthz_is_503_naming_the_database_when_it_does_not_answer(
+    client: Client, database_down: None
+) -> None:
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["database"]["reachable"] is False
+    assert "OperationalError" in body["database"]["detail"]
+    # The ORM broker lives in that same database; a Redis broker does not.
+    assert body["broker"]["reachable"] is bool(settings.STOAT_BROKER_URL)
+
+
+@pytest.mark.django_db
+def test_healthz_only_answers_get(client: Client) -> None:
+    assert client.post("/healthz").status_code == 405
