@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,8 @@ STOAT_PROGRESS_INTERVAL = env_float("STOAT_PROGRESS_INTERVAL", 0.5)
 # A scan with more files to read than this is split into batch tasks that run in parallel.
 STOAT_BATCH_MIN = int(os.environ.get("STOAT_BATCH_MIN", "100"))
 STOAT_MAX_BATCHES = int(os.environ.get("STOAT_MAX_BATCHES", "16"))
+# How this host names itself in the batch records ("host:pid"); defaults to the host name.
+STOAT_WORKER_NAME = os.environ.get("STOAT_WORKER_NAME") or socket.gethostname()
 STOAT_THUMB_SIZE = int(os.environ.get("STOAT_THUMB_SIZE", "480"))
 
 INSTALLED_APPS = [

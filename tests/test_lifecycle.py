@@ -4,7 +4,7 @@ import pytest
 
 from stoat.scans import lifecycle
 from stoat.scans.lifecycle import CancelOutcome
-from stoat.scans.models import TERMINAL, Job, Status
+from stoat.scans.models import TERMINAL, Job, ScanBatch, Status
 from tests.conftest import make_job
 
 pytestmark = pytest.mark.django_db
@@ -94,10 +94,34 @@ def test_conclude_prefers_cancelled_then_timeout_then_complete() -> None:
 
 
 def test_the_last_batch_concludes_the_job() -> None:
-    job = make_job(status=Status.RUNNING, batches_total=2)
-    assert lifecycle.end_batch(job.pk) is None
+    job = make_job(status=Status.RUNNING)
+    assert lifecycle.plan_batches(job.pk, [3, 2])
+    assert lifecycle.claim_batch(job.pk, 1, "host-a:1")
+    assert lifecycle.claim_batch(job.pk, 2, "host-b:2")
+
+    assert lifecycle.end_batch(job.pk, 1, read=3) is None
     assert Job.objects.get(pk=job.pk).status == Status.RUNNING
-    assert lifecycle.end_batch(job.pk) == Status.COMPLETE
+    assert lifecycle.end_batch(job.pk, 2, read=2) == Status.COMPLETE
+    batches = list(ScanBatch.objects.filter(job=job).values_list("worker", "status", "read"))
+    assert batches == [("host-a:1", "done", 3), ("host-b:2", "done", 2)]
+
+
+def test_a_batch_is_claimed_once_and_ended_once() -> None:
+    job = make_job(status=Status.RUNNING)
+    lifecycle.plan_batches(job.pk, [4, 4])
+    assert lifecycle.claim_batch(job.pk, 1, "host-a:1") is True
+    assert lifecycle.claim_batch(job.pk, 1, "host-b:2") is False
+    assert lifecycle.end_batch(job.pk, 1, read=4) is None
+    assert lifecycle.end_batch(job.pk, 1, read=4) is None
+
+    assert Job.objects.get(pk=job.pk).batches_done == 1
+    assert ScanBatch.objects.get(job=job, number=1).worker == "host-a:1"
+
+
+def test_batches_are_not_planned_for_a_job_that_ended() -> None:
+    job = make_job(status=Status.CANCELLED)
+    assert lifecycle.plan_batches(job.pk, [5, 5]) is False
+    assert not ScanBatch.objects.filter(job=job).exists()
 
 
 def test_should_stop_for_a_job_that_is_gone() -> None:

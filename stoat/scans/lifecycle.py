@@ -12,7 +12,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from stoat.scans.models import ACTIVE, Job, Kind, Phase, Status
+from stoat.scans.models import ACTIVE, BatchStatus, Job, Kind, Phase, ScanBatch, Status
 
 Enqueue = Callable[[int], None]
 
@@ -126,9 +126,35 @@ def conclude(job_id: int, *, timed_out: bool = False) -> Status | None:
     return None
 
 
-def end_batch(job_id: int, *, timed_out: bool = False) -> Status | None:
+def plan_batches(job_id: int, sizes: list[int]) -> bool:
+    """Record the batches a running scan fans out into; False when it is no longer running."""
+    with transaction.atomic():
+        if not progress(job_id, batches_total=len(sizes)):
+            return False
+        ScanBatch.objects.bulk_create(
+            ScanBatch(job_id=job_id, number=number, files=files)
+            for number, files in enumerate(sizes, start=1)
+        )
+    return True
+
+
+def claim_batch(job_id: int, number: int, worker: str) -> bool:
+    """pending → running for one batch, once: a task delivered twice reads its files once."""
+    won = ScanBatch.objects.filter(job_id=job_id, number=number, status=BatchStatus.PENDING).update(
+        status=BatchStatus.RUNNING, worker=worker, started_at=timezone.now()
+    )
+    return won == 1
+
+
+def end_batch(job_id: int, number: int, *, read: int, timed_out: bool = False) -> Status | None:
     """Count one batch as done; the last batch to end concludes the job."""
-    Job.objects.filter(pk=job_id).update(batches_done=F("batches_done") + 1)
+    with transaction.atomic():
+        ended = ScanBatch.objects.filter(
+            job_id=job_id, number=number, status=BatchStatus.RUNNING
+        ).update(status=BatchStatus.DONE, read=read, finished_at=timezone.now())
+        if not ended:
+            return None
+        Job.objects.filter(pk=job_id).update(batches_done=F("batches_done") + 1)
     counts = Job.objects.filter(pk=job_id).values_list("batches_done", "batches_total").first()
     if counts is None or counts[0] < counts[1]:
         return None

@@ -127,3 +127,35 @@ class ScanError(models.Model):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
+
+
+class BatchStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+
+
+class ScanBatch(models.Model):
+    """One batch task of a fanned-out scan: which worker took it, when, and how far it got."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="batches")
+    number = models.PositiveIntegerField()
+    files = models.IntegerField()
+    status = models.CharField(
+        max_length=16, choices=BatchStatus.choices, default=BatchStatus.PENDING
+    )
+    # "host:pid" of the process that claimed it: where to look when a batch never ends.
+    worker = models.CharField(max_length=255, blank=True)
+    # Files it went through before it ended (fewer than `files` when the scan was cancelled).
+    read = models.IntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "number"], name="one_row_per_batch"),
+        ]
+
+    def __str__(self) -> str:
+        return f"job #{self.job_id} batch {self.number} ({self.status})"

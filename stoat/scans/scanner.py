@@ -169,6 +169,7 @@ class Scanner:
         self.last_check = 0.0
         self.stopped = False
         self.timed_out = False
+        self.files_read = 0
 
     # -- checks -------------------------------------------------------------------------------
     def should_stop(self) -> bool:
@@ -295,6 +296,7 @@ class Scanner:
                 log.exception("unexpected error reading %s", item.path)
                 self.buffer.add_error(job_id, item.path, f"unexpected error: {error}")
             counts["processed"] += 1
+            self.files_read += 1
             self.maybe_flush()
         self.buffer.current_file = ""
         self.flush()

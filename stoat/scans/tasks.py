@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from collections.abc import Sequence
 
@@ -66,12 +67,13 @@ def run_scan(job_id: int) -> str:
         if len(batches) <= 1:
             scanner.read(plan.to_read)
             return str(lifecycle.conclude(job_id, timed_out=scanner.timed_out))
-        if not lifecycle.progress(job_id, batches_total=len(batches)):
+        if not lifecycle.plan_batches(job_id, [len(batch) for batch in batches]):
             return "ended while planning"
         for number, batch in enumerate(batches, start=1):
             async_task(
                 "stoat.scans.tasks.run_batch",
                 job_id,
+                number,
                 batch,
                 task_name=f"scan-{job_id}-batch-{number}",
             )
@@ -83,18 +85,26 @@ def run_scan(job_id: int) -> str:
         return "failed"
 
 
-def run_batch(job_id: int, items: list[ItemTuple]) -> str:
+def worker_name() -> str:
+    """Who runs this task, as batch records show it: the host (or its configured name) and pid."""
+    return f"{settings.STOAT_WORKER_NAME}:{os.getpid()}"
+
+
+def run_batch(job_id: int, number: int, items: list[ItemTuple]) -> str:
     """Read one batch of a fanned-out scan; the last batch to end concludes the job."""
-    job = Job.objects.filter(pk=job_id, status=Status.RUNNING).first()
-    if job is None:
-        return "the job is no longer running"
+    if not lifecycle.claim_batch(job_id, number, worker_name()):
+        return "the batch was already taken"
+    job = Job.objects.get(pk=job_id)
     scanner = Scanner(job)
     try:
-        scanner.read(ReadItem(*item) for item in items)
+        if job.status == Status.RUNNING:
+            scanner.read(ReadItem(*item) for item in items)
     except JobEnded:
-        return "the job ended elsewhere"
+        pass
     except Exception as error:
         fail(job_id, error)
-        return "failed"
-    outcome = lifecycle.end_batch(job_id, timed_out=time.time() > scanner.deadline)
-    return f"batch done; job {outcome or 'still running'}"
+    # Every claimed batch ends, so its record never looks like a lost worker's.
+    outcome = lifecycle.end_batch(
+        job_id, number, read=scanner.files_read, timed_out=time.time() > scanner.deadline
+    )
+    return f"batch {number} read {scanner.files_read} of {len(items)}; job {outcome or 'running'}"
