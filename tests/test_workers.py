@@ -1,0 +1,156 @@
+"""Two qcluster processes, as on two hosts, sharing one PostgreSQL database and one Redis queue."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from stoat.library.models import Video
+from stoat.scans import lifecycle
+from stoat.scans.models import BatchStatus, ScanBatch, Status
+from stoat.scans.tasks import queued_tasks
+from tests.media import make_clip
+from tests.workers import Cluster, holds_for, start_cluster, wait_for, wait_until_ended
+
+pytestmark = [
+    pytest.mark.worker,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql" or not settings.STOAT_BROKER_URL,
+        reason="workers on several hosts need a shared network database and broker "
+        "(PostgreSQL + Redis); SQLite + the ORM broker serve one machine",
+    ),
+]
+
+# 800 files in 8 batches of 100: more batch tasks than two one-worker clusters hold at once
+# (one running, two prefetched each), and each batch reads long enough to be caught mid-way.
+FILES = 800
+BATCHES = 8
+
+
+def library_of(folder: Path, count: int = FILES) -> None:
+    """`count` distinct files made from one real clip: copying is much faster than encoding."""
+    clip = make_clip(folder / "clip0000.mp4")
+    for index in range(1, count):
+        shutil.copyfile(clip, folder / f"clip{index:04d}.mp4")
+
+
+@pytest.fixture(scope="module")
+def two_hosts(
+    django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Cluster, Cluster]]:
+    """Started once for this module (starting takes seconds); the kill test comes last."""
+    folder = tmp_path_factory.mktemp("hosts")
+    clusters = [
+        start_cluster(
+            host,
+            folder / "logs",
+            folder / "data",
+            STOAT_BATCH_MIN=str(FILES // BATCHES // 2),
+            STOAT_MAX_BATCHES=str(BATCHES),
+        )
+        for host in ("host-a", "host-b")
+    ]
+    try:
+        for cluster in clusters:
+            cluster.wait_ready()
+        yield clusters[0], clusters[1]
+    finally:
+        for cluster in clusters:
+            cluster.stop()
+
+
+def batches_by_host(job_id: int) -> dict[str, list[ScanBatch]]:
+    hosts: dict[str, list[ScanBatch]] = {}
+    for batch in ScanBatch.objects.filter(job_id=job_id).exclude(worker=""):
+        hosts.setdefault(batch.worker.split(":")[0], []).append(batch)
+    return hosts
+
+
+def test_two_hosts_share_the_batches_of_one_scan(
+    two_hosts: tuple[Cluster, Cluster], library_dir: Path
+) -> None:
+    library_of(library_dir)
+
+    job = wait_until_ended(lifecycle.create_scan(str(library_dir)).job)
+
+    assert job.status == Status.COMPLETE, job.error
+    assert (job.found, job.processed, job.new, job.errors) == (FILES, FILES, FILES, 0)
+    assert Video.objects.count() == job.new
+    assert (job.batches_total, job.batches_done) == (BATCHES, BATCHES)
+    batches = ScanBatch.objects.filter(job=job)
+    assert all(b.status == BatchStatus.DONE and b.read == b.files for b in batches)
+    assert sum(b.read for b in batches) == FILES
+    hosts = batches_by_host(job.pk)
+    assert set(hosts) == {"host-a", "host-b"}, "each host should have read part of the scan"
+
+
+def test_a_cancel_stops_the_batches_on_both_hosts(
+    two_hosts: tuple[Cluster, Cluster], library_dir: Path
+) -> None:
+    library_of(library_dir)
+    job = lifecycle.create_scan(str(library_dir)).job
+    wait_for(lambda: len(batches_by_host(job.pk)) == 2, 30, "both hosts to take a batch")
+
+    assert lifecycle.request_cancel(job.pk).outcome is lifecycle.CancelOutcome.REQUESTED
+    job = wait_until_ended(job, timeout=20)
+
+    assert job.status == Status.CANCELLED
+    assert job.processed < job.found == FILES
+    assert Video.objects.count() == job.new == job.processed
+    # Every batch ends, and none that started after the cancel read anything.
+    wait_for(
+        lambda: not ScanBatch.objects.filter(job=job).exclude(status=BatchStatus.DONE).exists(),
+        20,
+        "every batch to end",
+    )
+    batches = list(ScanBatch.objects.filter(job=job))
+    assert job.cancel_requested_at is not None
+    late = [b for b in batches if b.started_at and b.started_at > job.cancel_requested_at]
+    assert late, "some batches should still have been queued when the cancel came"
+    assert all(b.read == 0 for b in late)
+    assert sum(b.read for b in batches) == job.processed
+
+
+def test_a_host_killed_mid_scan_loses_only_what_it_held(
+    two_hosts: tuple[Cluster, Cluster], library_dir: Path
+) -> None:
+    host_a, host_b = two_hosts
+    library_of(library_dir)
+    job = lifecycle.create_scan(str(library_dir)).job
+    running_on_b = ScanBatch.objects.filter(
+        job=job, worker__startswith="host-b:", status=BatchStatus.RUNNING
+    )
+    wait_for(running_on_b.exists, 30, "host-b to be reading a batch")
+
+    host_b.kill()
+
+    # host-a drains the queue; what host-b held (its batch and its prefetched tasks) dies with it.
+    def host_a_idle() -> bool:
+        return (
+            queued_tasks() == 0
+            and not ScanBatch.objects.filter(
+                job=job, worker__startswith="host-a:", status=BatchStatus.RUNNING
+            ).exists()
+        )
+
+    wait_for(lambda: holds_for(host_a_idle, seconds=1.0), 30, "host-a to go idle")
+    job.refresh_from_db()
+    assert host_a.process.poll() is None
+    batches = list(ScanBatch.objects.filter(job=job))
+    done = [b for b in batches if b.status == BatchStatus.DONE]
+    assert done and all(b.worker.startswith(("host-a:", "host-b:")) for b in done)
+    assert [b.worker.split(":")[0] for b in batches if b.status == BatchStatus.RUNNING] == [
+        "host-b"
+    ]
+    assert all(b.worker == "" for b in batches if b.status == BatchStatus.PENDING)
+    assert job.batches_done == len(done) < job.batches_total
+    # The counters equal the rows stored, even for the batch that died half-way.
+    assert Video.objects.count() == job.new == job.processed < FILES
+    # Without a reaper the job stays running: it never claims a completeness it does not have.
+    assert job.status == Status.RUNNING
