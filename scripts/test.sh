@@ -32,7 +32,9 @@ start_services() {
 
 export STOAT_DATA_DIR=${STOAT_DATA_DIR:-$(mktemp -d -t stoat-test-XXXX)}
 echo "== pytest (Python $("$PY" -c 'import platform; print(platform.python_version())'), SQLite + ORM broker)"
-"$PY" -m pytest --cov --cov-report=term -p no:cacheprovider "$@"
+# Both configurations run even when the first fails, so one run shows everything that is broken.
+sqlite_status=0
+"$PY" -m pytest --cov --cov-report=term -p no:cacheprovider "$@" || sqlite_status=$?
 
 start_services
 # Other runs (helpers, CI) share both servers: this run's database, Redis db and queue are its own.
@@ -51,4 +53,7 @@ cleanup() {
 }
 trap cleanup EXIT
 echo "== pytest (PostgreSQL $STOAT_TEST_DB + Redis db $REDIS_DB, queue $STOAT_QUEUE_NAME)"
-"$PY" -m pytest --no-cov -p no:cacheprovider "$@"
+postgres_status=0
+"$PY" -m pytest --no-cov -p no:cacheprovider "$@" || postgres_status=$?
+echo "== pytest exit status: SQLite + ORM $sqlite_status, PostgreSQL + Redis $postgres_status"
+[ "$sqlite_status" = 0 ] && [ "$postgres_status" = 0 ]
