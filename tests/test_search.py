@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from stoat.library.models import Video, path_key
+from stoat.library.queries import library_videos
+
+pytestmark = pytest.mark.django_db
+
+
+def add_video(path: str, **fields: object) -> Video:
+    folder, _, filename = path.rpartition("/")
+    values: dict[str, object] = {
+        "size": 1,
+        "mtime_ns": 1,
+        "width": 16,
+        "height": 16,
+        "video_codec": "h264",
+    }
+    values.update(fields)
+    return Video.objects.create(
+        path=path, path_key=path_key(path), folder=folder, filename=filename, **values
+    )
+
+
+def found(query: str) -> list[str]:
+    return [v.filename for v in library_videos(Video.objects.all(), query=query)]
+
+
+def test_search_matches_file_names_and_folder_names_ignoring_case() -> None:
+    add_video("/srv/Holidays/Beach Day.mp4")
+    add_video("/srv/work/holiday party.mkv")
+    add_video("/srv/work/standup.mp4")
+
+    assert found("HOLIDAY") == ["Beach Day.mp4", "holiday party.mkv"]
+    assert found("beach") == ["Beach Day.mp4"]
+    assert found("  ") == ["Beach Day.mp4", "holiday party.mkv", "standup.mp4"]
+
+
+def test_search_takes_percent_and_underscore_literally() -> None:
+    add_video("/srv/a/100%_done.mp4")
+    add_video("/srv/a/100 done.mp4")
+
+    assert found("100%_") == ["100%_done.mp4"]
+
+
+def test_name_sort_ignores_case_and_breaks_ties_by_id() -> None:
+    first = add_video("/srv/a/b.mp4")
+    add_video("/srv/a/A.mp4")
+    second = add_video("/srv/b/b.mp4")
+
+    names = [(v.filename, v.pk) for v in library_videos(Video.objects.all(), sort="name")]
+    assert names[0][0] == "A.mp4"
+    assert [pk for _, pk in names[1:]] == [first.pk, second.pk]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="pg_trgm is a PostgreSQL extension; on SQLite search scans the table",
+)
+def test_postgresql_has_a_trigram_index_for_path_search() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'library_video' "
+            "AND indexname = 'video_path_trigram'"
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    assert "gin" in row[0] and "gin_trgm_ops" in row[0] and "upper(path)" in row[0]
