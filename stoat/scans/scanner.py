@@ -100,6 +100,9 @@ class Buffer:
             ):
                 raise JobEnded(job_id)
             if self.videos:
+                # Rows locked in one global order: two scans upserting the same files on
+                # PostgreSQL wait for each other instead of deadlocking.
+                self.videos.sort(key=lambda video: video.path_key)
                 Video.objects.bulk_create(
                     self.videos,
                     update_conflicts=True,
@@ -261,6 +264,8 @@ class Scanner:
         if skip_prefixes:
             folders = dict(Video.objects.filter(path_key__in=gone).values_list("path_key", "path"))
             gone = [k for k in gone if not folders.get(k, "").startswith(skip_prefixes)]
+        came_back.sort()
+        gone.sort()
         with transaction.atomic():
             for chunk in chunks(came_back, 500):
                 Video.objects.filter(path_key__in=chunk).update(
