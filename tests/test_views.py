@@ -15,7 +15,7 @@ from tests.media import make_clip
 
 pytestmark = pytest.mark.django_db
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
+HTMX = {"HX-Request": "true"}
 
 
 def scanned(folder: Path) -> Job:
@@ -87,7 +87,7 @@ def test_library_sorts(client: Client, sort: str, expected: list[str]) -> None:
     make_video("b.mp4", duration=30.0, size=900)
     make_video("c.mp4", duration=20.0, size=100)
 
-    response = client.get("/", {"sort": sort}, **HTMX)
+    response = client.get("/", {"sort": sort}, headers=HTMX)
 
     assert [v.filename for v in response.context["page"].object_list] == expected
 
@@ -97,7 +97,7 @@ def test_library_pages_and_serves_a_partial_to_htmx(client: Client) -> None:
         make_video(f"v{index:02d}.mp4")
 
     first = client.get("/")
-    second = client.get("/", {"page": 2}, **HTMX)
+    second = client.get("/", {"page": 2}, headers=HTMX)
 
     assert len(first.context["page"].object_list) == 48
     assert "Page 1 of 2" in first.content.decode()
@@ -209,7 +209,7 @@ def test_job_page_shows_progress_and_polls_while_active(client: Client) -> None:
     job = make_job(status=Status.RUNNING, found=10, found_final=True, processed=4, new=4)
 
     page = client.get(reverse("scans:job", args=[job.pk]))
-    partial = client.get(reverse("scans:job", args=[job.pk]), **HTMX)
+    partial = client.get(reverse("scans:job", args=[job.pk]), headers=HTMX)
 
     assert page.status_code == 200 and "<html" in page.content.decode()
     assert partial.status_code == 200
@@ -221,7 +221,7 @@ def test_job_page_shows_progress_and_polls_while_active(client: Client) -> None:
 
 def test_job_page_before_the_count_is_known_says_found_so_far(client: Client) -> None:
     job = make_job(status=Status.RUNNING, phase="finding", found=120)
-    body = client.get(reverse("scans:job", args=[job.pk]), **HTMX).content.decode()
+    body = client.get(reverse("scans:job", args=[job.pk]), headers=HTMX).content.decode()
     assert "120 so far" in body
     assert "<progress" in body and "value=" not in body.split("<progress")[1].split(">")[0]
 
@@ -230,7 +230,7 @@ def test_job_page_before_the_count_is_known_says_found_so_far(client: Client) ->
 def test_polling_partial_answers_286_once_the_job_has_ended(client: Client, status: str) -> None:
     job = make_job(status=status)
 
-    partial = client.get(reverse("scans:job", args=[job.pk]), **HTMX)
+    partial = client.get(reverse("scans:job", args=[job.pk]), headers=HTMX)
     page = client.get(reverse("scans:job", args=[job.pk]))
 
     assert partial.status_code == 286
@@ -263,7 +263,7 @@ def test_cancel_of_pending_job_is_200_and_cancelled(client: Client) -> None:
 
 def test_cancel_of_running_job_is_200_and_flags_it(client: Client) -> None:
     job = make_job(status=Status.RUNNING)
-    response = client.post(reverse("scans:cancel", args=[job.pk]), **HTMX)
+    response = client.post(reverse("scans:cancel", args=[job.pk]), headers=HTMX)
     assert response.status_code == 200
     assert "<html" not in response.content.decode()
     assert "stops at the next file" in response.content.decode()
@@ -274,7 +274,7 @@ def test_cancel_of_running_job_is_200_and_flags_it(client: Client) -> None:
 @pytest.mark.parametrize("status", TERMINAL)
 def test_cancel_of_finished_job_is_409_and_changes_nothing(client: Client, status: str) -> None:
     job = make_job(status=status)
-    response = client.post(reverse("scans:cancel", args=[job.pk]), **HTMX)
+    response = client.post(reverse("scans:cancel", args=[job.pk]), headers=HTMX)
     assert response.status_code == 409
     assert f"already ended as {status}" in response.content.decode()
     job.refresh_from_db()
@@ -298,7 +298,7 @@ def test_job_history_lists_and_filters_jobs(client: Client) -> None:
     make_job(status=Status.FAILED, path="/srv/two")
 
     everything = client.get(reverse("scans:jobs")).content.decode()
-    failed = client.get(reverse("scans:jobs"), {"status": "failed"}, **HTMX).content.decode()
+    failed = client.get(reverse("scans:jobs"), {"status": "failed"}, headers=HTMX).content.decode()
 
     assert "/srv/one" in everything and "/srv/two" in everything
     assert "/srv/two" in failed and "/srv/one" not in failed
