@@ -316,3 +316,12 @@ def test_static_stylesheet_is_served(client: Client) -> None:
     page = client.get("/").content.decode()
     assert "stoat/stoat.css" in page
     assert "htmx" in page
+
+
+def test_static_files_are_served_by_whitenoise_with_debug_off(
+    client: Client, settings: object
+) -> None:
+    assert settings.DEBUG is False  # type: ignore[attr-defined]
+    response = client.get("/static/stoat/stoat.css")
+    assert response.status_code == 200
+    assert b"prefers-color-scheme: dark" in b"".join(response.streaming_content)  # type: ignore[attr-defined]
