@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import LazySettings
+from django_q.brokers import get_broker
 from django_q.conf import Conf
 
 from stoat.library.models import Video
@@ -47,6 +48,14 @@ def sync_tasks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """django-q2 runs each enqueued task at once, in this process (its documented `sync` mode)."""
     monkeypatch.setattr(Conf, "SYNC", True)
     yield
+
+
+@pytest.fixture
+def empty_queue() -> Iterator[None]:
+    """An empty broker queue before and after: a Redis queue outlives the test's transaction."""
+    get_broker().purge_queue()
+    yield
+    get_broker().purge_queue()
 
 
 def video_count() -> int:

@@ -41,7 +41,7 @@ def database_down(transactional_db: None, dead_port: int) -> Iterator[None]:
 
 
 @pytest.mark.django_db
-def test_healthz_is_200_when_database_and_broker_answer(client: Client) -> None:
+def test_healthz_is_200_when_database_and_broker_answer(client: Client, empty_queue: None) -> None:
     response = client.get("/healthz")
 
     assert response.status_code == 200

@@ -1,86 +1,169 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import shutil
 from pathlib import Path
 
 import pytest
 from django.conf import LazySettings
 
 from stoat.library.models import Video
-from stoat.scans import lifecycle
-from stoat.scans.models import Job, ScanBatch, Status
-from stoat.scans.scanner import ReadItem
-from stoat.scans.tasks import run_batch, split_batches
+from stoat.scans import lifecycle, scanner, tasks
+from stoat.scans.models import BatchStatus, Job, ScanBatch, Status
+from tests.media import make_clip
 
 pytestmark = pytest.mark.django_db
 
-Clips = Callable[..., list[Path]]
+
+def copies(folder: Path, count: int) -> None:
+    source = make_clip(folder / "source.mp4")
+    for index in range(count - 1):
+        shutil.copy(source, folder / f"copy{index:03d}.mp4")
 
 
-def test_a_large_scan_fans_out_into_recorded_batches(
-    clips: Clips, library_dir: Path, settings: LazySettings, sync_tasks: None
-) -> None:
-    settings.STOAT_BATCH_MIN = 2
-    settings.STOAT_WORKER_NAME = "host-a"
-    clips(7)
+def queued_scan(folder: Path) -> Job:
+    return lifecycle.create_scan(str(folder), enqueue=lambda job_id: None).job
 
-    job = lifecycle.create_scan(str(library_dir)).job
-    lifecycle.default_enqueue(job.pk)
+
+def test_a_small_scan_is_read_in_its_own_task(library_dir: Path, sync_tasks: None) -> None:
+    copies(library_dir, 3)
+    job = queued_scan(library_dir)
+
+    assert tasks.run_scan(job.pk) == "complete"
 
     job.refresh_from_db()
-    assert job.status == Status.COMPLETE
-    assert (job.found, job.processed, job.new, job.batches_total, job.batches_done) == (
-        7,
-        7,
-        7,
-        4,
-        4,
-    )
-    assert Video.objects.count() == 7
+    assert (job.status, job.new, job.batches_total) == (Status.COMPLETE, 3, 0)
+
+
+def test_a_large_scan_fans_out_and_the_last_batch_concludes_it(
+    library_dir: Path, sync_tasks: None, settings: LazySettings
+) -> None:
+    settings.STOAT_BATCH_MIN = 3
+    settings.STOAT_MAX_BATCHES = 4
+    copies(library_dir, 10)
+    job = queued_scan(library_dir)
+
+    assert tasks.run_scan(job.pk) == "fanned out into 4 batches"
+
+    job.refresh_from_db()
+    assert (job.status, job.batches_total, job.batches_done) == (Status.COMPLETE, 4, 4)
+    assert (job.found, job.processed, job.new) == (10, 10, 10)
+    assert Video.objects.count() == 10
+
+
+def test_split_batches_keeps_every_file_once() -> None:
+    items = [scanner.ReadItem(f"/v/{n}.mp4", n, n, False) for n in range(250)]
+    batches = tasks.split_batches(items)
+    assert [path for batch in batches for path, *_ in batch] == [i.path for i in items]
+    assert tasks.split_batches([]) == []
+
+
+def test_a_cancelled_job_is_not_run(library_dir: Path) -> None:
+    job = queued_scan(library_dir)
+    lifecycle.request_cancel(job.pk)
+    assert tasks.run_scan(job.pk).startswith("not claimed")
+
+
+def test_a_batch_of_a_job_that_ended_does_no_work_but_still_ends(library_dir: Path) -> None:
+    job = queued_scan(library_dir)
+    lifecycle.claim(job.pk)
+    lifecycle.plan_batches(job.pk, [1])
+    lifecycle.finish(job.pk, Status.FAILED, error="ended elsewhere")
+    item = (str(make_clip(library_dir / "a.mp4")), 1, 1, False)
+
+    result = tasks.run_batch(job.pk, 1, [item])
+
+    assert result == "batch 1 read 0 of 1; job not concluded by this batch"
+    assert Video.objects.count() == 0
+    assert ScanBatch.objects.get(job=job).status == BatchStatus.DONE
+
+
+def test_batches_after_a_cancel_do_no_work_and_the_last_one_ends_the_job(
+    library_dir: Path,
+) -> None:
+    clip = make_clip(library_dir / "a.mp4")
+    job = queued_scan(library_dir)
+    lifecycle.claim(job.pk)
+    lifecycle.progress(job.pk, found=2, found_final=True)
+    lifecycle.plan_batches(job.pk, [1, 1])
+    lifecycle.request_cancel(job.pk)
+    item = (str(clip), 1, 1, False)
+
+    first = tasks.run_batch(job.pk, 1, [item])
+    second = tasks.run_batch(job.pk, 2, [item])
+
+    assert first == "batch 1 read 0 of 1; job not concluded by this batch"
+    assert second == "batch 2 read 0 of 1; job cancelled"
+    assert Video.objects.count() == 0
+
+
+def test_a_batch_delivered_twice_reads_its_files_once(library_dir: Path) -> None:
+    copies(library_dir, 2)
+    job = queued_scan(library_dir)
+    lifecycle.claim(job.pk)
+    lifecycle.plan_batches(job.pk, [2])
+    items = [(str(p), 1, 1, False) for p in sorted(library_dir.iterdir())]
+
+    first = tasks.run_batch(job.pk, 1, items)
+    second = tasks.run_batch(job.pk, 1, items)
+
+    assert first == "batch 1 read 2 of 2; job complete"
+    assert second == "batch 1 was already taken"
+    job.refresh_from_db()
+    assert (job.processed, job.new, job.batches_done) == (2, 2, 1)
+
+
+def test_fanned_out_batches_record_who_read_them(
+    library_dir: Path, sync_tasks: None, settings: LazySettings
+) -> None:
+    settings.STOAT_BATCH_MIN = 2
+    settings.STOAT_MAX_BATCHES = 4
+    settings.STOAT_WORKER_NAME = "host-a"
+    copies(library_dir, 7)
+    job = queued_scan(library_dir)
+
+    tasks.run_scan(job.pk)
+
     batches = list(ScanBatch.objects.filter(job=job))
     assert [(b.number, b.files, b.read, b.status) for b in batches] == [
-        (1, 2, 2, "done"),
-        (2, 2, 2, "done"),
-        (3, 2, 2, "done"),
-        (4, 1, 1, "done"),
+        (1, 2, 2, BatchStatus.DONE),
+        (2, 2, 2, BatchStatus.DONE),
+        (3, 2, 2, BatchStatus.DONE),
+        (4, 1, 1, BatchStatus.DONE),
     ]
     assert {b.worker for b in batches} == {f"host-a:{os.getpid()}"}
     assert all(b.started_at and b.finished_at and b.started_at <= b.finished_at for b in batches)
 
 
-def test_a_batch_delivered_twice_reads_its_files_once(clips: Clips, library_dir: Path) -> None:
-    paths = clips(2)
-    job = Job.objects.create(path=str(library_dir), status=Status.RUNNING)
-    lifecycle.plan_batches(job.pk, [2])
-    items = [(str(p), p.stat().st_size, p.stat().st_mtime_ns, False) for p in paths]
+def test_a_crashing_scan_ends_failed(library_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(self: scanner.Scanner) -> None:
+        raise OSError("disk on fire")
 
-    first = run_batch(job.pk, 1, items)
-    second = run_batch(job.pk, 1, items)
+    monkeypatch.setattr(scanner.Scanner, "find", explode)
+    job = queued_scan(library_dir)
 
-    assert first == "batch 1 read 2 of 2; job complete"
-    assert second == "the batch was already taken"
+    assert tasks.run_scan(job.pk) == "failed"
     job.refresh_from_db()
-    assert (job.processed, job.new, job.batches_done) == (2, 2, 1)
+    assert job.status == Status.FAILED and "disk on fire" in job.error
 
 
-def test_a_batch_of_a_cancelled_scan_reads_nothing_but_still_ends(
-    clips: Clips, library_dir: Path
+def test_a_crashing_batch_ends_the_job_failed(
+    library_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    paths = clips(2)
-    job = Job.objects.create(path=str(library_dir), status=Status.RUNNING)
-    lifecycle.plan_batches(job.pk, [2])
-    lifecycle.request_cancel(job.pk)
-    items = [(str(p), p.stat().st_size, p.stat().st_mtime_ns, False) for p in paths]
+    def explode(self: scanner.Scanner, items: object) -> None:
+        raise RuntimeError("bad batch")
 
-    assert run_batch(job.pk, 1, items) == "batch 1 read 0 of 2; job cancelled"
-    assert Video.objects.count() == 0
-    assert ScanBatch.objects.get(job=job).status == "done"
+    monkeypatch.setattr(scanner.Scanner, "read", explode)
+    job = queued_scan(library_dir)
+    lifecycle.claim(job.pk)
+    lifecycle.plan_batches(job.pk, [0])
+
+    assert tasks.run_batch(job.pk, 1, []) == "failed"
+    assert Job.objects.get(pk=job.pk).status == Status.FAILED
+    assert ScanBatch.objects.get(job=job).status == BatchStatus.DONE
 
 
-def test_split_batches_caps_the_number_of_batches(settings: LazySettings) -> None:
-    settings.STOAT_BATCH_MIN = 1
-    settings.STOAT_MAX_BATCHES = 3
-
-    items = [ReadItem(f"/v/{n}.mp4", 1, 1, False) for n in range(10)]
-    assert [len(b) for b in split_batches(items)] == [4, 4, 2]
+def test_enqueue_puts_the_scan_on_the_broker(library_dir: Path, empty_queue: None) -> None:
+    job = queued_scan(library_dir)
+    tasks.enqueue_scan(job.pk)
+    assert tasks.queued_tasks() == 1

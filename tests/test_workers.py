@@ -12,10 +12,10 @@ from django.db import connection
 
 from stoat.library.models import Video
 from stoat.scans import lifecycle
-from stoat.scans.models import BatchStatus, ScanBatch, Status
+from stoat.scans.models import BatchStatus, Job, ScanBatch, Status
 from stoat.scans.tasks import queued_tasks
 from tests.media import make_clip
-from tests.workers import Cluster, holds_for, start_cluster, wait_for, wait_until_ended
+from tests.worker import Host, holds_for, start_host, stop_cluster, wait_for
 
 pytestmark = [
     pytest.mark.worker,
@@ -43,26 +43,32 @@ def library_of(folder: Path, count: int = FILES) -> None:
 @pytest.fixture(scope="module")
 def two_hosts(
     django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Cluster, Cluster]]:
+) -> Iterator[tuple[Host, Host]]:
     """Started once for this module (starting takes seconds); the kill test comes last."""
     folder = tmp_path_factory.mktemp("hosts")
-    clusters = [
-        start_cluster(
-            host,
-            folder / "logs",
-            folder / "data",
+    hosts = [
+        start_host(
+            name,
+            folder,
             STOAT_BATCH_MIN=str(FILES // BATCHES // 2),
             STOAT_MAX_BATCHES=str(BATCHES),
+            STOAT_PROGRESS_INTERVAL="0.1",
         )
-        for host in ("host-a", "host-b")
+        for name in ("host-a", "host-b")
     ]
     try:
-        for cluster in clusters:
-            cluster.wait_ready()
-        yield clusters[0], clusters[1]
+        for host in hosts:
+            host.wait_ready()
+        yield hosts[0], hosts[1]
     finally:
-        for cluster in clusters:
-            cluster.stop()
+        for host in hosts:
+            stop_cluster(host.process, timeout=5)
+
+
+def wait_until_ended(job: Job, timeout: float = 60.0) -> Job:
+    wait_for(lambda: Job.objects.get(pk=job.pk).is_terminal, timeout, f"job {job.pk} to end")
+    job.refresh_from_db()
+    return job
 
 
 def batches_by_host(job_id: int) -> dict[str, list[ScanBatch]]:
@@ -73,7 +79,7 @@ def batches_by_host(job_id: int) -> dict[str, list[ScanBatch]]:
 
 
 def test_two_hosts_share_the_batches_of_one_scan(
-    two_hosts: tuple[Cluster, Cluster], library_dir: Path
+    two_hosts: tuple[Host, Host], library_dir: Path
 ) -> None:
     library_of(library_dir)
 
@@ -91,7 +97,7 @@ def test_two_hosts_share_the_batches_of_one_scan(
 
 
 def test_a_cancel_stops_the_batches_on_both_hosts(
-    two_hosts: tuple[Cluster, Cluster], library_dir: Path
+    two_hosts: tuple[Host, Host], library_dir: Path
 ) -> None:
     library_of(library_dir)
     job = lifecycle.create_scan(str(library_dir)).job
@@ -118,7 +124,7 @@ def test_a_cancel_stops_the_batches_on_both_hosts(
 
 
 def test_a_host_killed_mid_scan_loses_only_what_it_held(
-    two_hosts: tuple[Cluster, Cluster], library_dir: Path
+    two_hosts: tuple[Host, Host], library_dir: Path
 ) -> None:
     host_a, host_b = two_hosts
     library_of(library_dir)

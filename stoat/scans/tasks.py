@@ -93,9 +93,10 @@ def worker_name() -> str:
 def run_batch(job_id: int, number: int, items: list[ItemTuple]) -> str:
     """Read one batch of a fanned-out scan; the last batch to end concludes the job."""
     if not lifecycle.claim_batch(job_id, number, worker_name()):
-        return "the batch was already taken"
+        return f"batch {number} was already taken"
     job = Job.objects.get(pk=job_id)
     scanner = Scanner(job)
+    result = ""
     try:
         if job.status == Status.RUNNING:
             scanner.read(ReadItem(*item) for item in items)
@@ -103,8 +104,10 @@ def run_batch(job_id: int, number: int, items: list[ItemTuple]) -> str:
         pass
     except Exception as error:
         fail(job_id, error)
-    # Every claimed batch ends, so its record never looks like a lost worker's.
+        result = "failed"
+    # Every claimed batch is ended, so only a lost worker leaves one running.
     outcome = lifecycle.end_batch(
         job_id, number, read=scanner.files_read, timed_out=time.time() > scanner.deadline
     )
-    return f"batch {number} read {scanner.files_read} of {len(items)}; job {outcome or 'running'}"
+    ending = f"job {outcome}" if outcome else "job not concluded by this batch"
+    return result or f"batch {number} read {scanner.files_read} of {len(items)}; {ending}"
