@@ -5,6 +5,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from stoat.scans import lifecycle
 from stoat.scans.models import Job, ScanError, Status
 from tests.conftest import make_job
 from tests.test_views import make_video
@@ -22,6 +23,8 @@ def admin_client(client: Client) -> Client:
 def test_job_changelist_and_change_view_load(admin_client: Client) -> None:
     job = make_job(status=Status.RUNNING, path="/srv/movies", found=3)
     ScanError.objects.create(job=job, path="/srv/movies/bad.mp4", message="broken")
+    lifecycle.plan_batches(job.pk, [2, 1])
+    lifecycle.claim_batch(job.pk, 1, "host-b:4242")
 
     listing = admin_client.get(reverse("admin:scans_job_changelist"), {"status__exact": "running"})
     searched = admin_client.get(reverse("admin:scans_job_changelist"), {"q": "movies"})
@@ -30,6 +33,7 @@ def test_job_changelist_and_change_view_load(admin_client: Client) -> None:
     assert listing.status_code == searched.status_code == change.status_code == 200
     assert "/srv/movies" in listing.content.decode()
     assert "/srv/movies/bad.mp4" in change.content.decode()
+    assert "host-b:4242" in change.content.decode()
     # Progress fields are shown, never editable.
     assert 'name="processed"' not in change.content.decode()
 

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from stoat.scans import lifecycle
-from stoat.scans.models import Job, ScanError
+from stoat.scans.models import Job, ScanBatch, ScanError
 
 PROGRESS_FIELDS = (
     "status",
@@ -42,6 +42,18 @@ class ScanErrorInline(admin.TabularInline[ScanError, Job]):
     show_change_link = False
 
 
+class ScanBatchInline(admin.TabularInline[ScanBatch, Job]):
+    """Which host read which part of a fanned-out scan; a batch left running names a lost worker."""
+
+    model = ScanBatch
+    fields = ("number", "files", "status", "worker", "read", "started_at", "finished_at")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+
 @admin.action(description="Cancel selected jobs")
 def cancel_jobs(modeladmin: JobAdmin, request: HttpRequest, queryset: QuerySet[Job]) -> None:
     accepted = 0
@@ -63,7 +75,7 @@ class JobAdmin(admin.ModelAdmin[Job]):
     readonly_fields = PROGRESS_FIELDS
     fields = ("kind", "path", "recursive", *PROGRESS_FIELDS)
     actions = [cancel_jobs]
-    inlines = [ScanErrorInline]
+    inlines = [ScanBatchInline, ScanErrorInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # jobs start from the scan form, the API or `manage.py scan`
