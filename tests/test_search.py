@@ -59,12 +59,14 @@ def test_name_sort_ignores_case_and_breaks_ties_by_id() -> None:
     connection.vendor != "postgresql",
     reason="pg_trgm is a PostgreSQL extension; on SQLite search scans the table",
 )
-def test_postgresql_has_a_trigram_index_for_path_search() -> None:
+def test_postgresql_indexes_paths_without_a_length_limit() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT indexdef FROM pg_indexes WHERE tablename = 'library_video' "
-            "AND indexname = 'video_path_trigram'"
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'library_video'"
         )
-        row = cursor.fetchone()
-    assert row is not None
-    assert "gin" in row[0] and "gin_trgm_ops" in row[0] and "upper(path)" in row[0]
+        indexes = dict(cursor.fetchall())
+    assert "USING gin (upper(path) gin_trgm_ops)" in indexes["video_path_trigram"]
+    assert "USING gin (folder gin_trgm_ops)" in indexes["video_folder_trigram"]
+    assert "USING hash (folder)" in indexes["video_folder_hash"]
+    # No B-tree over a whole path or folder: it would refuse values over 2704 bytes.
+    assert not [name for name, sql in indexes.items() if "btree (folder" in sql]

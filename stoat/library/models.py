@@ -34,7 +34,9 @@ class VideoQuerySet(models.QuerySet["Video"]):
 class Video(models.Model):
     path = models.TextField()
     path_key = models.CharField(max_length=64, unique=True, editable=False)
-    folder = models.TextField(db_index=True)
+    # Indexed per database in migration 0003: a B-tree on PostgreSQL refuses values over 2704
+    # bytes, and a folder path may be up to 4096.
+    folder = models.TextField()
     filename = models.CharField(max_length=1024, db_index=True)
     size = models.BigIntegerField(db_index=True)
     mtime_ns = models.BigIntegerField()

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
+
+from stoat.library.models import path_key
 
 
 class Status(models.TextChoices):
@@ -33,6 +36,8 @@ class Kind(models.TextChoices):
 class Job(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SCAN)
     path = models.TextField()
+    # What the one-active-scan constraint compares: a path may be longer than an index entry.
+    path_key = models.CharField(max_length=64, editable=False, default="")
     recursive = models.BooleanField(default=True)
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
@@ -66,7 +71,7 @@ class Job(models.Model):
         constraints = [
             # At most one active scan per folder, even when two requests race.
             models.UniqueConstraint(
-                fields=["kind", "path"],
+                fields=["kind", "path_key"],
                 condition=models.Q(status__in=["pending", "running"]),
                 name="one_active_scan_per_folder",
             )
@@ -74,6 +79,11 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} {self.path} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.path_key:
+            self.path_key = path_key(self.path)
+        super().save(*args, **kwargs)
 
     @property
     def is_terminal(self) -> bool:
