@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from stoat import settings as stoat_settings
+
+
+def test_a_postgres_url_selects_postgresql_with_the_test_database_named_by_env(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgres://stoat:secret@db.internal:6543/library")
+    monkeypatch.setenv("STOAT_TEST_DB", "test_library_run_42")
+
+    config = stoat_settings.database_config()
+
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["NAME"], config["HOST"], config["PORT"]) == ("library", "db.internal", 6543)
+    assert config["TEST"] == {"NAME": "test_library_run_42"}
+    assert "init_command" not in config.get("OPTIONS", {})
+
+
+def test_without_a_url_sqlite_runs_in_wal_mode_in_the_data_folder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("STOAT_TEST_DB", raising=False)
+
+    config = stoat_settings.database_config()
+
+    assert config["ENGINE"] == "django.db.backends.sqlite3"
+    assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
+    assert str(config["TEST"]["NAME"]).endswith("test.sqlite3")
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="WAL is SQLite's journal mode; PostgreSQL has none"
+)
+def test_the_sqlite_database_really_is_in_wal_mode() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        assert cursor.fetchone()[0] == "wal"
