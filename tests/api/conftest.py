@@ -2,16 +2,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.conf import LazySettings
-from django.http import HttpResponse
 from django.test import Client
 
 from stoat.library.models import Video, path_key
 from stoat.library.thumbnails import thumbnail_name
 from stoat.scans.models import Job, ScanError
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Answer
 
 ERROR_KEYS = {"code", "message"}
 
@@ -28,12 +30,12 @@ def scan_root(settings: LazySettings, library_dir: Path) -> Path:
     return library_dir
 
 
-def body(response: HttpResponse) -> Any:
+def body(response: Answer) -> Any:
     assert response["Content-Type"].startswith("application/json"), response.content[:200]
     return json.loads(response.content)
 
 
-def error_of(response: HttpResponse, status: int) -> dict[str, str]:
+def error_of(response: Answer, status: int) -> dict[str, str]:
     """The `detail` of an error answer, after checking its status and its shape."""
     assert response.status_code == status, response.content[:300]
     data = body(response)
@@ -44,10 +46,9 @@ def error_of(response: HttpResponse, status: int) -> dict[str, str]:
     return detail
 
 
-def post_json(api: Client, url: str, data: object) -> HttpResponse:
+def post_json(api: Client, url: str, data: object) -> Answer:
     payload = data if isinstance(data, (bytes, str)) else json.dumps(data)
-    response: HttpResponse = api.post(url, payload, content_type="application/json")
-    return response
+    return api.post(url, payload, content_type="application/json")
 
 
 def make_video(path: str = "/srv/videos/clip.mp4", **fields: Any) -> Video:
