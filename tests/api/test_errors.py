@@ -152,3 +152,19 @@ def test_search_text_that_is_not_utf8_is_read_with_replacement_characters(
     response = client.get("/api/v1/videos/search?q=%ff%fe")
     assert response.status_code == 200
     assert response.json()["query"] == "\ufffd\ufffd"
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/api/v1/jobs/999/cancel", 404),
+        (SCAN, 422),
+        ("/api/v1/nowhere", 404),
+        ("/api/v1/openapi.json", 405),
+    ],
+)
+def test_api_posts_need_no_csrf_token_and_still_answer_json(url: str, status: int) -> None:
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post(url, "{}", content_type="application/json")
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("application/json")

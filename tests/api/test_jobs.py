@@ -162,6 +162,13 @@ def test_cancel_of_pending_job_is_200_with_the_cancelled_job(api: Client) -> Non
     assert job.status == Status.CANCELLED
 
 
+def test_cancel_from_a_client_without_a_csrf_token_is_accepted() -> None:
+    job = make_job()
+    response = Client(enforce_csrf_checks=True).post(f"/api/v1/jobs/{job.pk}/cancel")
+    assert response.status_code == 200
+    assert body(response)["status"] == "cancelled"
+
+
 def test_cancel_of_running_job_is_200_and_flags_it_for_the_worker(api: Client) -> None:
     job = make_job(status=Status.RUNNING, started_at=timezone.now())
     data = body(api.post(f"/api/v1/jobs/{job.pk}/cancel"))
