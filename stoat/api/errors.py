@@ -94,7 +94,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
         return error_response(400, "BAD_REQUEST", str(exc) or "The request was refused.")
 
     def unexpected(request: HttpRequest, exc: Any) -> HttpResponse:
-        logger.exception("API request %s %s failed", request.method, request.path)
+        logger.error("API request %s %s failed", request.method, request.path, exc_info=exc)
         return error_response(500, "INTERNAL_ERROR", "stoat could not answer this request.")
 
     api.add_exception_handler(ApiError, api_error)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.conf import LazySettings
+from django.http import HttpResponse
 from django.test import Client
 
 from stoat.library.models import Video, path_key
@@ -30,12 +31,12 @@ def scan_root(settings: LazySettings, library_dir: Path) -> Path:
     return library_dir
 
 
-def body(response: Answer) -> Any:
+def body(response: Answer | HttpResponse) -> Any:
     assert response["Content-Type"].startswith("application/json"), response.content[:200]
     return json.loads(response.content)
 
 
-def error_of(response: Answer, status: int) -> dict[str, str]:
+def error_of(response: Answer | HttpResponse, status: int) -> dict[str, str]:
     """The `detail` of an error answer, after checking its status and its shape."""
     assert response.status_code == status, response.content[:300]
     data = body(response)

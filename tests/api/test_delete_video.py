@@ -98,3 +98,13 @@ def test_a_file_whose_name_is_not_utf8_is_found_by_its_key_and_removed(
 
     assert not os.path.exists(odd)
     assert not Video.objects.exists()
+
+
+def test_a_path_that_cannot_be_reached_is_refused_with_the_reason(
+    clips: Callable[..., list[Path]], scan_root: Path
+) -> None:
+    (clip,) = clips(1)
+    video = make_video(str(clip / "inside-a-file.mp4"))
+    with pytest.raises(FileNotDeletable, match="cannot reach .*Not a directory"):
+        delete_video(video, delete_file=True)
+    assert Video.objects.filter(pk=video.pk).exists()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
 
+from stoat.api.api import api
 from stoat.library.models import Video
 from stoat.scans.models import Job
 from tests.api.conftest import error_of, make_video, post_json
@@ -168,3 +169,15 @@ def test_api_posts_need_no_csrf_token_and_still_answer_json(url: str, status: in
     response = strict.post(url, "{}", content_type="application/json")
     assert response.status_code == status
     assert response["Content-Type"].startswith("application/json")
+
+
+def test_an_unexpected_failure_is_a_logged_500_in_the_same_shape(
+    rf: RequestFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    request = rf.get("/api/v1/videos")
+    response = api.on_exception(request, RuntimeError("disk on fire"))
+    assert error_of(response, 500) == {
+        "code": "INTERNAL_ERROR",
+        "message": "stoat could not answer this request.",
+    }
+    assert "disk on fire" in caplog.text
