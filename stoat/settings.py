@@ -147,7 +147,11 @@ SQLITE_OPTIONS: dict[str, Any] = {
 def database_config() -> dict[str, Any]:
     url = os.environ.get("DATABASE_URL")
     if url:
-        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+        # Connections are kept for a minute and checked before reuse, so a database restart
+        # costs no request an error.
+        config: dict[str, Any] = dict(
+            dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        )
     else:
         STOAT_DATA_DIR.mkdir(parents=True, exist_ok=True)
         config = {

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
+from django.core.signals import request_started
 from django.db import connection
 from django.test import Client
 from django_q.conf import Conf
@@ -84,3 +85,28 @@ def test_healthz_is_503_naming_the_database_when_it_does_not_answer(
 @pytest.mark.django_db
 def test_healthz_only_answers_get(client: Client) -> None:
     assert client.post("/healthz").status_code == 405
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite has no server connection to lose"
+)
+def test_healthz_is_200_again_at_once_after_the_database_dropped_our_connection(
+    client: Client,
+) -> None:
+    import psycopg
+
+    client.get("/healthz")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    db = connection.settings_dict
+    with psycopg.connect(
+        host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"], autocommit=True
+    ) as other:
+        # What a database restart or failover does to every open connection.
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    # A real server starts each request so (the test client leaves this signal out).
+    request_started.send(sender=None)
+
+    assert client.get("/healthz").status_code == 200
