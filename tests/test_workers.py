@@ -40,28 +40,33 @@ def library_of(folder: Path, count: int = FILES) -> None:
         shutil.copyfile(clip, folder / f"clip{index:04d}.mp4")
 
 
+Hosts = dict[str, Host]
+
+
+def start(folder: Path, name: str) -> Host:
+    return start_host(
+        name,
+        folder,
+        STOAT_BATCH_MIN=str(FILES // BATCHES // 2),
+        STOAT_MAX_BATCHES=str(BATCHES),
+        STOAT_PROGRESS_INTERVAL="0.1",
+    )
+
+
 @pytest.fixture(scope="module")
-def two_hosts(
-    django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Host, Host]]:
-    """Started once for this module (starting takes seconds); the kill test comes last."""
+def hosts(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosts]:
+    """host-a and host-b, started once for this module (starting takes seconds).
+
+    A test may replace one (a restart); the kill test comes last.
+    """
     folder = tmp_path_factory.mktemp("hosts")
-    hosts = [
-        start_host(
-            name,
-            folder,
-            STOAT_BATCH_MIN=str(FILES // BATCHES // 2),
-            STOAT_MAX_BATCHES=str(BATCHES),
-            STOAT_PROGRESS_INTERVAL="0.1",
-        )
-        for name in ("host-a", "host-b")
-    ]
+    running = {name: start(folder, name) for name in ("host-a", "host-b")}
     try:
-        for host in hosts:
+        for host in running.values():
             host.wait_ready()
-        yield hosts[0], hosts[1]
+        yield running
     finally:
-        for host in hosts:
+        for host in running.values():
             stop_cluster(host.process, timeout=5)
 
 
@@ -78,9 +83,7 @@ def batches_by_host(job_id: int) -> dict[str, list[ScanBatch]]:
     return hosts
 
 
-def test_two_hosts_share_the_batches_of_one_scan(
-    two_hosts: tuple[Host, Host], library_dir: Path
-) -> None:
+def test_two_hosts_share_the_batches_of_one_scan(hosts: Hosts, library_dir: Path) -> None:
     library_of(library_dir)
 
     job = wait_until_ended(lifecycle.create_scan(str(library_dir)).job)
@@ -92,13 +95,11 @@ def test_two_hosts_share_the_batches_of_one_scan(
     batches = ScanBatch.objects.filter(job=job)
     assert all(b.status == BatchStatus.DONE and b.read == b.files for b in batches)
     assert sum(b.read for b in batches) == FILES
-    hosts = batches_by_host(job.pk)
-    assert set(hosts) == {"host-a", "host-b"}, "each host should have read part of the scan"
+    readers = batches_by_host(job.pk)
+    assert set(readers) == {"host-a", "host-b"}, "each host should have read part of the scan"
 
 
-def test_a_cancel_stops_the_batches_on_both_hosts(
-    two_hosts: tuple[Host, Host], library_dir: Path
-) -> None:
+def test_a_cancel_stops_the_batches_on_both_hosts(hosts: Hosts, library_dir: Path) -> None:
     library_of(library_dir)
     job = lifecycle.create_scan(str(library_dir)).job
     wait_for(lambda: len(batches_by_host(job.pk)) == 2, 30, "both hosts to take a batch")
@@ -123,10 +124,32 @@ def test_a_cancel_stops_the_batches_on_both_hosts(
     assert sum(b.read for b in batches) == job.processed
 
 
-def test_a_host_killed_mid_scan_loses_only_what_it_held(
-    two_hosts: tuple[Host, Host], library_dir: Path
+def test_a_host_stopped_for_a_restart_finishes_what_it_took_and_the_scan_completes(
+    hosts: Hosts, library_dir: Path
 ) -> None:
-    host_a, host_b = two_hosts
+    library_of(library_dir)
+    job = lifecycle.create_scan(str(library_dir)).job
+    running_on_b = ScanBatch.objects.filter(
+        job=job, worker__startswith="host-b:", status=BatchStatus.RUNNING
+    )
+    wait_for(running_on_b.exists, 30, "host-b to be reading a batch")
+
+    # What `systemctl restart` does: SIGTERM to the qcluster, wait, start it again.
+    old_b = hosts["host-b"]
+    stop_cluster(old_b.process, timeout=30)
+    assert old_b.process.returncode == 0, old_b.log.read_text()
+    assert not running_on_b.exists(), "host-b left a batch unfinished"
+    hosts["host-b"] = start(old_b.log.parent, "host-b")
+
+    job = wait_until_ended(job)
+    assert job.status == Status.COMPLETE, job.error
+    assert (job.processed, job.new) == (FILES, FILES) == (FILES, Video.objects.count())
+    assert job.batches_done == job.batches_total == BATCHES
+    hosts["host-b"].wait_ready()
+
+
+def test_a_host_killed_mid_scan_loses_only_what_it_held(hosts: Hosts, library_dir: Path) -> None:
+    host_a, host_b = hosts["host-a"], hosts["host-b"]
     library_of(library_dir)
     job = lifecycle.create_scan(str(library_dir)).job
     running_on_b = ScanBatch.objects.filter(
