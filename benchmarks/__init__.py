@@ -1,0 +1,1 @@
+"""stoat's benchmarks: `python -m benchmarks` builds its own libraries, prints figures, ratios."""

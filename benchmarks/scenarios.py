@@ -1,0 +1,135 @@
+"""The five measurements. Each returns its figures; `__main__` prints them."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks import baseline
+from benchmarks.cluster import Cluster, Finished, timed_scan, wait_for
+from benchmarks.libraries import forget
+
+
+@dataclass(frozen=True)
+class ColdScan:
+    stoat: Finished
+    workers: int
+    baseline_files: int
+    baseline_seconds: float | None  # None: ffmpeg is not installed
+
+    @property
+    def stoat_rate(self) -> float:
+        return self.stoat.processed / self.stoat.seconds
+
+    @property
+    def baseline_rate(self) -> float | None:
+        if self.baseline_seconds is None:
+            return None
+        return self.baseline_files / self.baseline_seconds
+
+
+@dataclass(frozen=True)
+class Rescan:
+    runs: list[Finished]
+    peak_rss_mib: float
+    processes: int
+
+    @property
+    def best(self) -> Finished:
+        return min(self.runs, key=lambda run: run.seconds)
+
+
+@dataclass(frozen=True)
+class CancelLatency:
+    seconds: list[float]
+    statuses: list[str]
+    at_processed: list[int]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def worst(self) -> float:
+        return max(self.seconds)
+
+
+@dataclass(frozen=True)
+class SpeedUp:
+    one: Finished
+    two: Finished
+
+    @property
+    def ratio(self) -> float:
+        return self.one.seconds / self.two.seconds
+
+
+def checked(run: Finished, expected: int) -> Finished:
+    if run.status != "complete" or run.processed != expected:
+        raise RuntimeError(f"scan ended {run.status} with {run.processed}/{expected} files: {run}")
+    return run
+
+
+def cold_scan(
+    base: Path, library: Path, count: int, baseline_paths: list[Path], thumbs: Path, workers: int
+) -> ColdScan:
+    from django.conf import settings
+
+    forget(library, thumbs)
+    with Cluster(workers, base):
+        stoat = checked(timed_scan(library), count)
+    baseline_seconds = None
+    if baseline.available():
+        baseline_seconds = baseline.run(
+            baseline_paths, base / "baseline-thumbs", settings.STOAT_THUMB_SIZE
+        )
+    return ColdScan(stoat, workers, len(baseline_paths), baseline_seconds)
+
+
+def rescan(base: Path, library: Path, count: int, repeats: int, workers: int) -> Rescan:
+    with Cluster(workers, base) as cluster:
+        runs = [checked(timed_scan(library), count) for _ in range(repeats)]
+        for run in runs:
+            if run.unchanged != count:
+                raise RuntimeError(f"an unchanged rescan read files again: {run}")
+        peak, processes = cluster.peak_rss_mib()
+    return Rescan(runs, peak, processes)
+
+
+def cancel_latency(
+    base: Path, library: Path, thumbs: Path, trials: int, workers: int, seed: int = 4
+) -> CancelLatency:
+    """Cancel scans at random moments (mostly while batches read) and time until `cancelled`."""
+    from stoat.scans import lifecycle
+
+    rng = random.Random(seed)
+    seconds: list[float] = []
+    statuses: list[str] = []
+    at: list[int] = []
+    with Cluster(workers, base) as cluster:
+        for _ in range(trials):
+            forget(library, thumbs)
+            start = lifecycle.create_scan(str(library))
+            time.sleep(rng.uniform(0.2, 1.5))
+            asked = time.perf_counter()
+            result = lifecycle.request_cancel(start.job.pk)
+            if not result.accepted:
+                raise RuntimeError(f"the scan ended before it could be cancelled: {result}")
+            ended = wait_for(start.job.pk, asked, timeout=60)
+            seconds.append(ended.seconds)
+            statuses.append(ended.status)
+            at.append(ended.processed)
+            cluster.drain()
+    return CancelLatency(seconds, statuses, at)
+
+
+def speed_up(base: Path, library: Path, count: int, thumbs: Path) -> SpeedUp:
+    runs = []
+    for workers in (1, 2):
+        forget(library, thumbs)
+        with Cluster(workers, base):
+            runs.append(checked(timed_scan(library), count))
+    return SpeedUp(*runs)
