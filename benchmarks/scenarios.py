@@ -14,24 +14,6 @@ from benchmarks.libraries import forget
 
 
 @dataclass(frozen=True)
-class ColdScan:
-    stoat: Finished
-    workers: int
-    baseline_files: int
-    baseline_seconds: float | None  # None: ffmpeg is not installed
-
-    @property
-    def stoat_rate(self) -> float:
-        return self.stoat.processed / self.stoat.seconds
-
-    @property
-    def baseline_rate(self) -> float | None:
-        if self.baseline_seconds is None:
-            return None
-        return self.baseline_files / self.baseline_seconds
-
-
-@dataclass(frozen=True)
 class Rescan:
     runs: list[Finished]
     peak_rss_mib: float
@@ -73,20 +55,16 @@ def checked(run: Finished, expected: int) -> Finished:
     return run
 
 
-def cold_scan(
-    base: Path, library: Path, count: int, baseline_paths: list[Path], thumbs: Path, workers: int
-) -> ColdScan:
-    from django.conf import settings
-
+def cold_scan(base: Path, library: Path, count: int, thumbs: Path, workers: int) -> Finished:
     forget(library, thumbs)
     with Cluster(workers, base):
-        stoat = checked(timed_scan(library), count)
-    baseline_seconds = None
-    if baseline.available():
-        baseline_seconds = baseline.run(
-            baseline_paths, base / "baseline-thumbs", settings.STOAT_THUMB_SIZE
-        )
-    return ColdScan(stoat, workers, len(baseline_paths), baseline_seconds)
+        return checked(timed_scan(library), count)
+
+
+def baseline_seconds(base: Path, paths: list[Path]) -> float:
+    from django.conf import settings
+
+    return baseline.run(paths, base / "baseline-thumbs", settings.STOAT_THUMB_SIZE)
 
 
 def rescan(base: Path, library: Path, count: int, repeats: int, workers: int) -> Rescan:

@@ -183,3 +183,30 @@ def test_a_shallow_rescan_reads_only_the_top_folder_and_marks_only_its_files(
     assert (probed, job.found, job.unchanged, job.missing) == ([], 1, 1, 1)
     assert Video.objects.get(filename="deep.mp4").missing is False
     assert Video.objects.get(filename="top2.mp4").missing is True
+
+
+def test_files_under_a_folder_that_could_not_be_listed_are_not_marked_missing(
+    library_dir: Path, clips: Clips
+) -> None:
+    clips(2, sub="open")
+    clips(2, sub="locked")
+    clips(1, sub="gone")
+    scan(library_dir)
+    for path in (library_dir / "gone").iterdir():
+        path.unlink()
+    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    assert lifecycle.claim(job.pk)
+    job.refresh_from_db()
+    rescan = scanner.Scanner(job)
+    found = rescan.find()
+    assert found is not None
+    entries, _ = found
+    # As if listing `locked` had failed: the walk found nothing there and reported the folder.
+    listed = [e for e in entries if "/locked/" not in e.path]
+
+    plan = rescan.plan(listed, [str(library_dir / "locked")])
+
+    assert plan.missing == 1
+    assert list(Video.objects.filter(missing=True).values_list("folder", flat=True)) == [
+        str(library_dir / "gone")
+    ]

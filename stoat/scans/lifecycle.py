@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -77,8 +77,14 @@ def claim(job_id: int) -> bool:
 
 def should_stop(job_id: int) -> bool:
     """True once a cancel was asked for, or the job is no longer running (ended elsewhere)."""
-    row = Job.objects.filter(pk=job_id).values_list("status", "cancel_requested_at").first()
-    return row is None or row[0] != Status.RUNNING or row[1] is not None
+    # Asked before every file: plain SQL, as building the ORM query costs ~10x the read itself.
+    table = connection.ops.quote_name(Job._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT status, cancel_requested_at IS NOT NULL FROM {table} WHERE id = %s", [job_id]
+        )
+        row = cursor.fetchone()
+    return row is None or row[0] != Status.RUNNING or bool(row[1])
 
 
 def progress(job_id: int, **changes: object) -> bool:

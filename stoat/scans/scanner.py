@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from stoat.library.models import Video, display_path, path_key
@@ -233,22 +234,25 @@ class Scanner:
         job = self.job
         root = display_path(job.path)
         prefix = root.rstrip("/") + "/"
-        known: dict[str, tuple[int, int, bool]] = {}
-        rows = Video.objects.filter(folder__startswith=root).values_list(
+        scope = Q(folder=root) | Q(folder__startswith=prefix) if job.recursive else Q(folder=root)
+        rows = Video.objects.filter(scope).values_list(
             "path_key", "folder", "size", "mtime_ns", "missing"
         )
-        in_scope: set[str] = set()
+        known: dict[str, tuple[int, int, bool]] = {}
+        # Stored rows of the scanned scope that the walk has not (yet) found, with their folder.
+        unseen: dict[str, str] = {}
+        folders: dict[str, str] = {}
         for key, folder, size, mtime_ns, missing in rows.iterator(chunk_size=5000):
-            known[key] = (size, mtime_ns, missing)
+            # SQLite's LIKE ignores case: keep only the rows really under the root.
             if folder == root or (job.recursive and folder.startswith(prefix)):
-                in_scope.add(key)
-        skip_prefixes = tuple(display_path(f).rstrip("/") + "/" for f in failed_folders)
+                known[key] = (size, mtime_ns, missing)
+                unseen[key] = folders.setdefault(folder, folder)
         to_read: list[ReadItem] = []
         came_back: list[str] = []
         unchanged = 0
         for entry in entries:
             key = path_key(entry.path)
-            in_scope.discard(key)
+            unseen.pop(key, None)
             seen = known.get(key)
             if seen is not None and seen[0] == entry.size and seen[1] == entry.mtime_ns:
                 unchanged += 1
@@ -256,10 +260,13 @@ class Scanner:
                     came_back.append(key)
             else:
                 to_read.append(ReadItem(entry.path, entry.size, entry.mtime_ns, seen is not None))
-        gone = [key for key in in_scope if not known[key][2]]
-        if skip_prefixes:
-            folders = dict(Video.objects.filter(path_key__in=gone).values_list("path_key", "path"))
-            gone = [k for k in gone if not folders.get(k, "").startswith(skip_prefixes)]
+        # Files under a folder that could not be listed are unknown, not gone.
+        skip = tuple(display_path(f).rstrip("/") + "/" for f in failed_folders)
+        gone = [
+            key
+            for key, folder in unseen.items()
+            if not known[key][2] and not (skip and (folder + "/").startswith(skip))
+        ]
         with transaction.atomic():
             for chunk in chunks(came_back, 500):
                 Video.objects.filter(path_key__in=chunk).update(
