@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import baseline
-from benchmarks.cluster import Cluster, Finished, timed_scan, wait_for
+from benchmarks.cluster import CANCEL_POLL_SECONDS, Cluster, Finished, timed_scan, wait_for
 from benchmarks.libraries import forget
 
 
@@ -96,7 +96,7 @@ def cancel_latency(
             result = lifecycle.request_cancel(start.job.pk)
             if not result.accepted:
                 raise RuntimeError(f"the scan ended before it could be cancelled: {result}")
-            ended = wait_for(start.job.pk, asked, timeout=60)
+            ended = wait_for(start.job.pk, asked, timeout=60, poll=CANCEL_POLL_SECONDS)
             seconds.append(ended.seconds)
             statuses.append(ended.status)
             at.append(ended.processed)

@@ -8,11 +8,12 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -242,10 +243,10 @@ class Scanner:
         # Stored rows of the scanned scope that the walk has not (yet) found, with their folder.
         unseen: dict[str, str] = {}
         folders: dict[str, str] = {}
-        for key, folder, size, mtime_ns, missing in rows.iterator(chunk_size=5000):
+        for key, folder, size, mtime_ns, missing in fetch_rows(*rows.query.sql_with_params()):
             # SQLite's LIKE ignores case: keep only the rows really under the root.
             if folder == root or (job.recursive and folder.startswith(prefix)):
-                known[key] = (size, mtime_ns, missing)
+                known[key] = (size, mtime_ns, bool(missing))
                 unseen[key] = folders.setdefault(folder, folder)
         to_read: list[ReadItem] = []
         came_back: list[str] = []
@@ -321,6 +322,17 @@ class Scanner:
             self.record_plan(plan)
             self.read(plan.to_read)
         return self.outcome()
+
+
+def fetch_rows(sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+    """The rows of a compiled query as plain tuples, a chunk at a time.
+
+    Skips the ORM's per-row converters, which cost more than the read for 100,000 rows.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(5000):
+            yield from chunk
 
 
 def chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
