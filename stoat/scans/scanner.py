@@ -239,21 +239,23 @@ class Scanner:
         rows = Video.objects.filter(scope).values_list(
             "path_key", "folder", "size", "mtime_ns", "missing"
         )
+        # Files under a folder that could not be listed are not known to be gone.
+        unlisted = tuple(display_path(f).rstrip("/") + "/" for f in failed_folders)
         known: dict[str, tuple[int, int, bool]] = {}
-        # Stored rows of the scanned scope that the walk has not (yet) found, with their folder.
-        unseen: dict[str, str] = {}
-        folders: dict[str, str] = {}
+        # Stored rows of the scanned scope that the walk has not (yet) found.
+        unseen: set[str] = set()
         for key, folder, size, mtime_ns, missing in fetch_rows(*rows.query.sql_with_params()):
             # SQLite's LIKE ignores case: keep only the rows really under the root.
             if folder == root or (job.recursive and folder.startswith(prefix)):
                 known[key] = (size, mtime_ns, bool(missing))
-                unseen[key] = folders.setdefault(folder, folder)
+                if not (folder + "/").startswith(unlisted):
+                    unseen.add(key)
         to_read: list[ReadItem] = []
         came_back: list[str] = []
         unchanged = 0
         for entry in entries:
             key = path_key(entry.path)
-            unseen.pop(key, None)
+            unseen.discard(key)
             seen = known.get(key)
             if seen is not None and seen[0] == entry.size and seen[1] == entry.mtime_ns:
                 unchanged += 1
@@ -261,13 +263,7 @@ class Scanner:
                     came_back.append(key)
             else:
                 to_read.append(ReadItem(entry.path, entry.size, entry.mtime_ns, seen is not None))
-        # Files under a folder that could not be listed are unknown, not gone.
-        skip = tuple(display_path(f).rstrip("/") + "/" for f in failed_folders)
-        gone = [
-            key
-            for key, folder in unseen.items()
-            if not known[key][2] and not (skip and (folder + "/").startswith(skip))
-        ]
+        gone = [key for key in unseen if not known[key][2]]
         with transaction.atomic():
             for chunk in chunks(came_back, 500):
                 Video.objects.filter(path_key__in=chunk).update(
