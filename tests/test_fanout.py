@@ -11,7 +11,7 @@ import pytest
 from django.conf import LazySettings
 
 from stoat.library.models import Video
-from stoat.scans import lifecycle, scanner
+from stoat.scans import lifecycle, scanner, tasks
 from stoat.scans.models import Job, Phase, ScanError, Status
 from tests.media import make_audio_file, make_clip, truncate
 
@@ -125,22 +125,28 @@ def test_a_cancel_during_a_fanned_out_scan_stops_every_batch_and_rows_equal_coun
     settings.STOAT_BATCH_MIN = 2
     settings.STOAT_PROGRESS_INTERVAL = 0
     read: list[str] = []
+    seen_while_reading: list[str] = []
     real_read = scanner.read_video
 
     def read_then_cancel(item: scanner.ReadItem) -> Video:
         read.append(item.path)
         if len(read) == 5:
             # The fifth file is the first of the third batch: it finishes, nothing after it.
-            lifecycle.request_cancel(Job.objects.get().pk)
+            result = lifecycle.request_cancel(Job.objects.get().pk)
+            assert result.job is not None
+            # A batch is still reading: the job cannot end under it.
+            seen_while_reading.append(result.job.status)
         return real_read(item)
 
     monkeypatch.setattr(scanner, "read_video", read_then_cancel)
 
     job = scan_through_the_queue(library_dir, django_capture_on_commit_callbacks)
 
+    assert seen_while_reading == [Status.RUNNING]
     assert job.status == Status.CANCELLED
     assert len(read) == 5
     assert job.batches_total == job.batches_done == 6
+    assert job.batches_reading == 0
     assert (job.found, job.processed, job.new, job.errors) == (12, 5, 5, 0)
     assert Video.objects.count() == job.new + job.updated == 5
     assert job.finished_at is not None and job.phase == Phase.DONE
@@ -173,3 +179,42 @@ def test_batches_queued_for_a_job_that_already_ended_do_no_work(
     assert len(read) == 1
     assert (job.status, job.error, job.processed) == (Status.FAILED, "worker lost", 0)
     assert Video.objects.count() == 0
+
+
+def test_a_cancel_between_batches_ends_the_job_at_once_and_queued_batches_read_nothing(
+    library_dir: Path, clips: Clips, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = clips(4)
+    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    assert lifecycle.claim(job.pk)
+    assert lifecycle.progress(job.pk, found=4, found_final=True, batches_total=2)
+    read: list[str] = []
+    monkeypatch.setattr(scanner, "read_video", lambda item: read.append(item.path))
+
+    result = lifecycle.request_cancel(job.pk)
+
+    assert result.outcome is lifecycle.CancelOutcome.REQUESTED
+    assert result.job is not None and result.job.status == Status.CANCELLED
+    items = [(str(path), 1, 1, False) for path in paths]
+    assert tasks.run_batch(job.pk, items[:2]) == "batch skipped; job ended"
+    assert tasks.run_batch(job.pk, items[2:]) == "batch skipped; job ended"
+    job.refresh_from_db()
+    assert read == []
+    assert (job.status, job.processed, job.batches_done, job.batches_reading) == (
+        Status.CANCELLED,
+        0,
+        2,
+        0,
+    )
+
+
+def test_a_running_scan_that_is_not_fanned_out_is_not_ended_by_the_cancel_itself(
+    library_dir: Path,
+) -> None:
+    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    assert lifecycle.claim(job.pk)
+
+    result = lifecycle.request_cancel(job.pk)
+
+    # Its one task is walking or reading: it stops at its next file and ends the job itself.
+    assert result.job is not None and result.job.status == Status.RUNNING
