@@ -218,3 +218,33 @@ def test_a_running_scan_that_is_not_fanned_out_is_not_ended_by_the_cancel_itself
 
     # Its one task is walking or reading: it stops at its next file and ends the job itself.
     assert result.job is not None and result.job.status == Status.RUNNING
+
+
+def test_a_cancel_while_planning_queues_no_batch(
+    library_dir: Path,
+    clips: Clips,
+    settings: LazySettings,
+    sync_tasks: None,
+    django_capture_on_commit_callbacks: OnCommit,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clips(6)
+    settings.STOAT_BATCH_MIN = 2
+    real_plan = scanner.Scanner.plan
+
+    def plan_then_cancel(self: scanner.Scanner, *args: Any) -> scanner.Plan:
+        plan = real_plan(self, *args)
+        lifecycle.request_cancel(self.job.pk)
+        return plan
+
+    monkeypatch.setattr(scanner.Scanner, "plan", plan_then_cancel)
+
+    job = scan_through_the_queue(library_dir, django_capture_on_commit_callbacks)
+
+    assert (job.status, job.batches_total, job.processed, job.found) == (
+        Status.CANCELLED,
+        0,
+        0,
+        6,
+    )
+    assert Video.objects.count() == 0

@@ -52,6 +52,9 @@ def run_scan(job_id: int) -> str:
             return str(lifecycle.conclude(job_id, timed_out=scanner.timed_out))
         plan = scanner.plan(*found)
         scanner.record_plan(plan)
+        if scanner.should_stop():
+            # Cancelled (or out of time) while planning: no batch needs to be queued.
+            return str(lifecycle.conclude(job_id, timed_out=scanner.timed_out))
         batches = split_batches(plan.to_read)
         if len(batches) <= 1:
             scanner.read(plan.to_read)
