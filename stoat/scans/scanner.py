@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -59,8 +59,7 @@ class JobEnded(Exception):
     """The job stopped running elsewhere (cancelled while pending, reaped); stop writing."""
 
 
-@dataclass(frozen=True, slots=True)
-class ReadItem:
+class ReadItem(NamedTuple):
     path: str
     size: int
     mtime_ns: int

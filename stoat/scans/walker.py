@@ -5,20 +5,19 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from stoat.library.probe import describe_os_error
 
 
-@dataclass(frozen=True, slots=True)
-class FileEntry:
+# Named tuples, not dataclasses: a rescan makes one per file, and tuples are built in C.
+class FileEntry(NamedTuple):
     path: str
     size: int
     mtime_ns: int
 
 
-@dataclass(frozen=True, slots=True)
-class WalkError:
+class WalkError(NamedTuple):
     path: str
     message: str
 
