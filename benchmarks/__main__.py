@@ -19,10 +19,11 @@ class Sizes:
     files: int
     trials: int
     rescans: int
+    repeats: int  # of each 1-worker and 2-worker cold scan
 
 
-FULL = Sizes(clips=1000, sources=300, files=100_000, trials=20, rescans=3)
-QUICK = Sizes(clips=200, sources=50, files=10_000, trials=5, rescans=2)
+FULL = Sizes(clips=1000, sources=300, files=100_000, trials=20, rescans=3, repeats=2)
+QUICK = Sizes(clips=200, sources=50, files=10_000, trials=5, rescans=2, repeats=1)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -55,6 +56,7 @@ def main(argv: list[str]) -> int:
         files=args.files or preset.files,
         trials=args.trials or preset.trials,
         rescans=preset.rescans,
+        repeats=preset.repeats,
     )
     sections = set(args.only or ["cold", "rescan", "cancel", "workers"])
     base = environment.prepare(args.keep)
@@ -122,13 +124,12 @@ def run(base: Path, sizes: Sizes, sections: set[str]) -> None:
         for number, r in enumerate(rescan.runs, start=1):
             say(
                 f"   run {number}     {r.unchanged:,} unchanged in {r.seconds:.2f} s"
-                f" = {r.unchanged / r.seconds:,.0f} files/s"
+                f" = {r.unchanged / r.seconds:,.0f} files/s (the job itself: {r.job_seconds:.2f} s)"
             )
-        rate = rescan.best.unchanged / rescan.best.seconds
-        say(f"   best      {rate:,.0f} files/s (target >= 50,000: {verdict(rate >= 50_000)})")
-        summary.append(
-            f"unchanged rescan        {rate:8,.0f} f/s  >= 50,000  {verdict(rate >= 50_000)}"
-        )
+        rate = sizes.files / rescan.median_seconds
+        ok = rate >= 50_000
+        say(f"   median    {rate:,.0f} files/s (target >= 50,000: {verdict(ok)})")
+        summary.append(f"unchanged rescan        {rate:8,.0f} f/s  >= 50,000  {verdict(ok)}")
         say()
         say(f"4. peak RSS of the worker during (2): {rescan.peak_rss_mib:.1f} MiB")
         say(
@@ -164,10 +165,15 @@ def run(base: Path, sizes: Sizes, sections: set[str]) -> None:
 
     if "workers" in sections:
         say()
-        say(f"5. one cold scan of {sizes.clips:,} clips on 1 worker vs 2 workers")
-        speed = scenarios.speed_up(base, cold, sizes.clips, thumbs)
-        for label, r in (("1 worker ", speed.one), ("2 workers", speed.two)):
-            say(f"   {label} {r.seconds:.2f} s = {r.processed / r.seconds:,.1f} files/s")
+        say(
+            f"5. one cold scan of {sizes.clips:,} clips on 1 worker vs 2 workers,"
+            f" {sizes.repeats} of each, alternated"
+        )
+        speed = scenarios.speed_up(base, cold, sizes.clips, thumbs, sizes.repeats)
+        for label, runs in (("1 worker ", speed.one), ("2 workers", speed.two)):
+            each = ", ".join(f"{r.seconds:.2f} s" for r in runs)
+            best = speed.best(runs)
+            say(f"   {label} {each}: best {best.processed / best.seconds:,.1f} files/s")
         ok = speed.ratio >= 1.6
         say(f"   speed-up  {speed.ratio:.2f}x (target >= 1.6x: {verdict(ok)})")
         summary.append(f"2 workers vs 1          {speed.ratio:8.2f}x      >= 1.6x    {verdict(ok)}")

@@ -31,6 +31,7 @@ class Finished:
     unchanged: int
     errors: int
     batches: int
+    job_seconds: float  # from the worker claiming the job to the job ending, as the job records it
 
 
 def wait_for(
@@ -39,11 +40,18 @@ def wait_for(
     from stoat.scans.models import TERMINAL, Job
 
     fields = ("status", "found", "processed", "new", "unchanged", "errors", "batches_total")
+    times = ("started_at", "finished_at")
     deadline = started + timeout
     while True:
-        row = Job.objects.filter(pk=job_id).values_list(*fields).get()
+        row = Job.objects.filter(pk=job_id).values_list(*fields, *times).get()
         if row[0] in TERMINAL:
-            return Finished(job_id, row[0], time.perf_counter() - started, *row[1:])
+            seen = time.perf_counter() - started
+            start, end = row[-2:]
+            ran = (end - start).total_seconds() if start and end else 0.0
+            found, processed, new, unchanged, errors, batches = row[1:-2]
+            return Finished(
+                job_id, row[0], seen, found, processed, new, unchanged, errors, batches, ran
+            )
         if time.perf_counter() > deadline:
             raise TimeoutError(f"job {job_id} still {row[0]} after {timeout:g} s")
         time.sleep(poll)
