@@ -13,7 +13,9 @@ from django.conf import LazySettings
 from stoat.library.models import Video
 from stoat.scans import lifecycle, scanner, tasks
 from stoat.scans.models import Job, Phase, ScanError, Status
+from stoat.scans.runner import run_here
 from tests.media import make_audio_file, make_clip, truncate
+from tests.worker import qcluster, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -248,3 +250,30 @@ def test_a_cancel_while_planning_queues_no_batch(
         6,
     )
     assert Video.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_batches_read_in_parallel_by_two_real_workers_store_what_one_task_stores(
+    library_dir: Path, data_dir: Path, clips: Clips
+) -> None:
+    mixed_library(library_dir, clips)
+    clips(24, sub="more")
+    single = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    assert run_here(single) == Status.COMPLETE
+    single.refresh_from_db()
+    single_rows = rows()
+    Video.objects.all().delete()
+
+    env = {"STOAT_BATCH_MIN": "4", "STOAT_WORKERS": "2", "STOAT_PROGRESS_INTERVAL": "0.05"}
+    with qcluster(data_dir, **env):
+        fanned = lifecycle.create_scan(str(library_dir)).job
+        wait_for(lambda: Job.objects.get(pk=fanned.pk).is_terminal, 60, "the scan to end")
+    fanned.refresh_from_db()
+
+    assert fanned.status == Status.COMPLETE
+    assert fanned.batches_total == fanned.batches_done == 10
+    assert fanned.batches_reading == 0
+    # Counters added by parallel batches lose nothing, and match the rows stored.
+    assert counters(fanned) == counters(single) == (40, 40, 37, 0, 0, 1, 2, 0)
+    assert rows() == single_rows
