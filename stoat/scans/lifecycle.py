@@ -158,11 +158,11 @@ def cancel_if_idle(job_id: int) -> bool:
     )
 
 
-def end_batch(job_id: int, *, read: bool = True, timed_out: bool = False) -> Status | None:
-    """Count one batch as done (`read`: it had started reading); the job ends with its last
+def end_batch(job_id: int, *, started: bool = True, timed_out: bool = False) -> Status | None:
+    """Count one batch as done (`started`: start_batch let it read); the job ends with its last
     batch, or as soon as a cancel was asked for and no batch is reading any more."""
     changes: dict[str, Any] = {"batches_done": F("batches_done") + 1}
-    if read:
+    if started:
         changes["batches_reading"] = F("batches_reading") - 1
     Job.objects.filter(pk=job_id).update(**changes)
     if cancel_if_idle(job_id):

@@ -80,7 +80,7 @@ def run_batch(job_id: int, items: list[ItemTuple]) -> str:
     """Read one batch of a fanned-out scan; the last batch to end concludes the job."""
     if not lifecycle.start_batch(job_id):
         # Cancelled or ended before this batch began: it reads nothing, only counts itself.
-        outcome = lifecycle.end_batch(job_id, read=False)
+        outcome = lifecycle.end_batch(job_id, started=False)
         return f"batch skipped; job {outcome or 'ended'}"
     scanner = Scanner(Job.objects.get(pk=job_id))
     try:
