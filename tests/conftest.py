@@ -5,6 +5,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import LazySettings
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.test import Client
 from django_q.conf import Conf
 
 from stoat.library.models import Video
@@ -20,6 +23,49 @@ def data_dir(settings: LazySettings, tmp_path: Path) -> Path:
     settings.STOAT_THUMB_DIR = folder / "thumbs"
     settings.STOAT_SCAN_ROOTS = []
     return folder
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    """Sign-in failure counts (kept in the cache) never leak from one test to the next."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def make_user(username: str, **fields: object) -> User:
+    return User.objects.create_user(username, password=f"{username}-password-1", **fields)
+
+
+@pytest.fixture
+def staff_user(db: None) -> User:
+    return make_user("staff", is_staff=True)
+
+
+@pytest.fixture
+def reader(db: None) -> User:
+    """A signed-in user who may look but not scan, cancel or delete (a shared household login)."""
+    return make_user("reader")
+
+
+@pytest.fixture
+def client(staff_user: User) -> Client:
+    """The test client, signed in as a staff user: pages need a login, scans need staff."""
+    signed_in = Client()
+    signed_in.force_login(staff_user)
+    return signed_in
+
+
+@pytest.fixture
+def anon_client() -> Client:
+    return Client()
+
+
+@pytest.fixture
+def reader_client(reader: User) -> Client:
+    signed_in = Client()
+    signed_in.force_login(reader)
+    return signed_in
 
 
 @pytest.fixture

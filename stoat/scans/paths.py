@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 
 from django.conf import settings
 
@@ -22,11 +23,39 @@ def allowed_roots() -> list[str]:
     return [os.path.realpath(root) for root in settings.STOAT_SCAN_ROOTS]
 
 
+def under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def identity(path: str) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (info.st_dev, info.st_ino)
+
+
 def inside_roots(real_path: str) -> bool:
+    """Whether a resolved path lies in a scan root (any path when no roots are set).
+
+    The spelling is compared first; on a case-insensitive file system `/Media` and `/media` are
+    one folder with two spellings, so the folders above the path are also compared by identity.
+    """
     roots = allowed_roots()
     if not roots:
         return True
-    return any(real_path == r or real_path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+    real_path = os.path.normcase(real_path)
+    if any(under(real_path, os.path.normcase(root)) for root in roots):
+        return True
+    root_ids = {found for found in map(identity, roots) if found is not None}
+    folder = real_path
+    while True:
+        if identity(folder) in root_ids:
+            return True
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return False
+        folder = parent
 
 
 def check_scan_path(path: str) -> str:
@@ -52,3 +81,25 @@ def check_scan_path(path: str) -> str:
     if not os.access(real, os.R_OK | os.X_OK):
         raise InvalidPath(f"stoat may not read the folder {normal}.")
     return normal
+
+
+def check_deletable_file(path: str) -> str:
+    """The resolved path of a regular file inside a scan root; raises InvalidPath or PathNotAllowed.
+
+    A symbolic link is never deleted through (its target may be anywhere), and the file must
+    still be inside a root once `..` and links in its folders are resolved.
+    """
+    if not path or "\x00" in path or not os.path.isabs(path):
+        raise InvalidPath("That is not a usable path.")
+    real = os.path.realpath(os.path.normpath(path))
+    if not settings.STOAT_SCAN_ROOTS or not inside_roots(real):
+        raise PathNotAllowed(
+            f"{path} is outside the folders stoat may delete from (STOAT_SCAN_ROOTS)."
+        )
+    try:
+        info = os.lstat(path)
+    except OSError as error:
+        raise InvalidPath(f"{path} cannot be deleted: {error.strerror}.") from error
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidPath(f"{path} is not a regular file, so stoat leaves it alone.")
+    return real
