@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import LazySettings
@@ -26,6 +27,12 @@ def data_dir(settings: LazySettings, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings: LazySettings) -> None:
+    """Users are made in many tests; the real hasher's deliberate slowness would dominate."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache() -> Iterator[None]:
     """Sign-in failure counts (kept in the cache) never leak from one test to the next."""
     cache.clear()
@@ -33,7 +40,7 @@ def fresh_cache() -> Iterator[None]:
     cache.clear()
 
 
-def make_user(username: str, **fields: object) -> User:
+def make_user(username: str, **fields: Any) -> User:
     return User.objects.create_user(username, password=f"{username}-password-1", **fields)
 
 

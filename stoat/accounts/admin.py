@@ -55,6 +55,5 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
             "raw_token": raw,
             "title": "API token created",
         }
-        response = TemplateResponse(request, "admin/accounts/apitoken/created.html", context)
-        response["Cache-Control"] = "no-store"
-        return response
+        # Admin views are never_cache, so the page with the token is not kept by the browser.
+        return TemplateResponse(request, "admin/accounts/apitoken/created.html", context)
