@@ -32,10 +32,8 @@ def is_api(request: HttpRequest) -> bool:
 
 
 def is_public(request: HttpRequest) -> bool:
-    path = request.path_info.rstrip("/") or "/"
-    return path in settings.STOAT_PUBLIC_PATHS or request.path_info.startswith(
-        "/" + settings.STATIC_URL.lstrip("/")
-    )
+    # Static files never get here: WhiteNoise answers them before any view is found.
+    return (request.path_info.rstrip("/") or "/") in settings.STOAT_PUBLIC_PATHS
 
 
 def client_ip(request: HttpRequest) -> str:
