@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from stoat.accounts import views as account_views
+from stoat.api.urls import urls as api_urls
 from stoat.library import views as library_views
 from stoat.scans import views as scan_views
 
@@ -40,4 +41,5 @@ urlpatterns = [
     # Ahead of the admin's own login view, so there is one sign-in page with one rate limit.
     path("admin/login/", account_views.admin_login),
     path("admin/", admin.site.urls),
+    path("api/v1/", api_urls),
 ]
