@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -16,9 +15,7 @@ from stoat.library.models import Video
 from stoat.scans import lifecycle
 from stoat.scans.models import Job, Status
 from stoat.scans.paths import (
-    InvalidPath,
     PathNotAllowed,
-    check_deletable_file,
     check_scan_path,
     inside_roots,
 )
@@ -138,35 +135,6 @@ def test_the_walker_reports_a_start_folder_outside_its_roots(root: Path) -> None
     assert list(walk(outside, extensions=["mp4"], allowed_roots=[str(root)])) == [
         WalkError(outside, "folder is outside the folders stoat may scan")
     ]
-
-
-def test_only_a_regular_file_inside_a_root_may_be_deleted(root: Path) -> None:
-    clip = make_clip(root / "a.mp4")
-    (root / "link.mp4").symlink_to(clip)
-    (root / "out.mp4").symlink_to(root.parent / "outside" / "secret.mp4")
-    assert check_deletable_file(str(clip)) == str(clip)
-    with pytest.raises(PathNotAllowed):
-        check_deletable_file(str(root.parent / "outside" / "secret.mp4"))
-    with pytest.raises(PathNotAllowed):
-        check_deletable_file(f"{root}/../outside/secret.mp4")
-    # A link is never deleted through, wherever it points.
-    with pytest.raises(InvalidPath, match="not a regular file"):
-        check_deletable_file(str(root / "link.mp4"))
-    with pytest.raises(PathNotAllowed):
-        check_deletable_file(str(root / "out.mp4"))
-    with pytest.raises(InvalidPath):
-        check_deletable_file(str(root / "gone.mp4"))
-    with pytest.raises(InvalidPath):
-        check_deletable_file("a.mp4")
-    os.mkfifo(root / "pipe.mp4")
-    with pytest.raises(InvalidPath):
-        check_deletable_file(str(root / "pipe.mp4"))
-
-
-def test_nothing_may_be_deleted_when_no_roots_are_set(tmp_path: Path) -> None:
-    clip = make_clip(tmp_path / "a.mp4")
-    with pytest.raises(PathNotAllowed, match="STOAT_SCAN_ROOTS"):
-        check_deletable_file(str(clip))
 
 
 def test_deploy_checks_ask_for_scan_roots(settings: LazySettings) -> None:

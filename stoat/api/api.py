@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ninja import NinjaAPI
+from ninja.openapi.schema import OpenAPISchema
 
 from stoat.api import jobs, videos
+from stoat.api.auth import SessionOrToken, document_auth
 from stoat.api.docs import ServerRenderedDocs
 from stoat.api.errors import install_error_handlers, reject_unknown_query
 
@@ -13,13 +17,22 @@ DESCRIPTION = (
     'Errors always have the shape {"detail": {"code": "NOT_FOUND", "message": "..."}}.'
 )
 
-# Authentication, when added, goes here once (`auth=`) and covers every router below.
-api = NinjaAPI(
+
+class StoatAPI(NinjaAPI):
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> OpenAPISchema:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        document_auth(schema)
+        return schema
+
+
+# One `auth=` here covers every router below: reads need a user, writes the manage right.
+api = StoatAPI(
     title="stoat API",
     version="1",
     description=DESCRIPTION,
     urls_namespace="api-1",
     docs=ServerRenderedDocs(),
+    auth=SessionOrToken(),
 )
 install_error_handlers(api)
 # Applied first, so it still sees ninja's operation when more decorators wrap it later.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 
 from django.conf import settings
 
@@ -81,25 +80,3 @@ def check_scan_path(path: str) -> str:
     if not os.access(real, os.R_OK | os.X_OK):
         raise InvalidPath(f"stoat may not read the folder {normal}.")
     return normal
-
-
-def check_deletable_file(path: str) -> str:
-    """The resolved path of a regular file inside a scan root; raises InvalidPath or PathNotAllowed.
-
-    A symbolic link is never deleted through (its target may be anywhere), and the file must
-    still be inside a root once `..` and links in its folders are resolved.
-    """
-    if not path or "\x00" in path or not os.path.isabs(path):
-        raise InvalidPath("That is not a usable path.")
-    real = os.path.realpath(os.path.normpath(path))
-    if not settings.STOAT_SCAN_ROOTS or not inside_roots(real):
-        raise PathNotAllowed(
-            f"{path} is outside the folders stoat may delete from (STOAT_SCAN_ROOTS)."
-        )
-    try:
-        info = os.lstat(path)
-    except OSError as error:
-        raise InvalidPath(f"{path} cannot be deleted: {error.strerror}.") from error
-    if not stat.S_ISREG(info.st_mode):
-        raise InvalidPath(f"{path} is not a regular file, so stoat leaves it alone.")
-    return real
