@@ -63,3 +63,19 @@ def test_docs_page_shows_parameter_limits_and_schemas(client: Client) -> None:
     assert "integer, ≥ 1, ≤ 100, default 20" in page
     assert 'id="schema-JobOut"' in page
     assert "<code>delete_file</code>" in page
+
+
+def test_operation_ids_are_the_short_names_clients_generate_methods_from(client: Client) -> None:
+    schema = body(client.get("/api/v1/openapi.json"))
+    ids = {spec["operationId"] for item in schema["paths"].values() for spec in item.values()}
+    assert ids == {
+        "list_videos",
+        "search_videos",
+        "video_detail",
+        "remove_video",
+        "video_thumbnail",
+        "start_scan",
+        "list_jobs",
+        "job_detail",
+        "cancel_job",
+    }
