@@ -55,12 +55,19 @@ def reader(db: None) -> User:
     return make_user("reader")
 
 
+def signed_in(user: User | None = None, **client_options: Any) -> Client:
+    """A new test client signed in as `user` (a staff user by default); for threads too."""
+    if user is None:
+        user = User.objects.filter(username="staff").first() or make_user("staff", is_staff=True)
+    browser = Client(**client_options)
+    browser.force_login(user)
+    return browser
+
+
 @pytest.fixture
 def client(staff_user: User) -> Client:
     """The test client, signed in as a staff user: pages need a login, scans need staff."""
-    signed_in = Client()
-    signed_in.force_login(staff_user)
-    return signed_in
+    return signed_in(staff_user)
 
 
 @pytest.fixture
@@ -70,9 +77,7 @@ def anon_client() -> Client:
 
 @pytest.fixture
 def reader_client(reader: User) -> Client:
-    signed_in = Client()
-    signed_in.force_login(reader)
-    return signed_in
+    return signed_in(reader)
 
 
 @pytest.fixture

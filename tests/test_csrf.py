@@ -11,16 +11,14 @@ from django.test import Client
 from django.urls import reverse
 
 from stoat.scans.models import Job, Status
-from tests.conftest import make_job
+from tests.conftest import make_job, signed_in
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def strict_client(staff_user: User) -> Client:
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(staff_user)
-    return browser
+    return signed_in(staff_user, enforce_csrf_checks=True)
 
 
 def page_token(browser: Client, url: str) -> str:
