@@ -98,6 +98,7 @@ def test_the_last_batch_concludes_the_job() -> None:
     assert lifecycle.plan_batches(job.pk, [3, 2])
     assert lifecycle.claim_batch(job.pk, 1, "host-a:1")
     assert lifecycle.claim_batch(job.pk, 2, "host-b:2")
+    assert lifecycle.start_batch(job.pk) and lifecycle.start_batch(job.pk)
 
     assert lifecycle.end_batch(job.pk, 1, read=3) is None
     assert Job.objects.get(pk=job.pk).status == Status.RUNNING
@@ -111,6 +112,7 @@ def test_a_batch_is_claimed_once_and_ended_once() -> None:
     lifecycle.plan_batches(job.pk, [4, 4])
     assert lifecycle.claim_batch(job.pk, 1, "host-a:1") is True
     assert lifecycle.claim_batch(job.pk, 1, "host-b:2") is False
+    assert lifecycle.start_batch(job.pk)
     assert lifecycle.end_batch(job.pk, 1, read=4) is None
     assert lifecycle.end_batch(job.pk, 1, read=4) is None
 

@@ -71,14 +71,12 @@ def test_a_batch_of_a_job_that_ended_does_no_work_but_still_ends(library_dir: Pa
     lifecycle.finish(job.pk, Status.FAILED, error="ended elsewhere")
     item = (str(make_clip(library_dir / "a.mp4")), 1, 1, False)
 
-    result = tasks.run_batch(job.pk, 1, [item])
-
-    assert result == "batch 1 read 0 of 1; job not concluded by this batch"
+    assert tasks.run_batch(job.pk, 1, [item]) == "batch 1 skipped; job ended"
     assert Video.objects.count() == 0
     assert ScanBatch.objects.get(job=job).status == BatchStatus.DONE
 
 
-def test_batches_after_a_cancel_do_no_work_and_the_last_one_ends_the_job(
+def test_batches_after_a_cancel_do_no_work_and_the_job_ends_without_waiting_for_them(
     library_dir: Path,
 ) -> None:
     clip = make_clip(library_dir / "a.mp4")
@@ -87,14 +85,14 @@ def test_batches_after_a_cancel_do_no_work_and_the_last_one_ends_the_job(
     lifecycle.progress(job.pk, found=2, found_final=True)
     lifecycle.plan_batches(job.pk, [1, 1])
     lifecycle.request_cancel(job.pk)
+    # No batch was reading, so the cancel itself ended the job.
+    assert Job.objects.get(pk=job.pk).status == Status.CANCELLED
     item = (str(clip), 1, 1, False)
 
-    first = tasks.run_batch(job.pk, 1, [item])
-    second = tasks.run_batch(job.pk, 2, [item])
-
-    assert first == "batch 1 read 0 of 1; job not concluded by this batch"
-    assert second == "batch 2 read 0 of 1; job cancelled"
+    assert tasks.run_batch(job.pk, 1, [item]) == "batch 1 skipped; job ended"
+    assert tasks.run_batch(job.pk, 2, [item]) == "batch 2 skipped; job ended"
     assert Video.objects.count() == 0
+    assert Job.objects.get(pk=job.pk).batches_done == 2
 
 
 def test_a_batch_delivered_twice_reads_its_files_once(library_dir: Path) -> None:

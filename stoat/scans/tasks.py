@@ -63,6 +63,9 @@ def run_scan(job_id: int) -> str:
             return str(lifecycle.conclude(job_id, timed_out=scanner.timed_out))
         plan = scanner.plan(*found)
         scanner.record_plan(plan)
+        if scanner.should_stop():
+            # Cancelled (or out of time) while planning: no batch needs to be queued.
+            return str(lifecycle.conclude(job_id, timed_out=scanner.timed_out))
         batches = split_batches(plan.to_read)
         if len(batches) <= 1:
             scanner.read(plan.to_read)
@@ -94,14 +97,16 @@ def run_batch(job_id: int, number: int, items: list[ItemTuple]) -> str:
     """Read one batch of a fanned-out scan; the last batch to end concludes the job."""
     if not lifecycle.claim_batch(job_id, number, worker_name()):
         return f"batch {number} was already taken"
-    job = Job.objects.get(pk=job_id)
-    scanner = Scanner(job)
+    if not lifecycle.start_batch(job_id):
+        # Cancelled or ended before this batch began: it reads nothing, only counts itself.
+        outcome = lifecycle.end_batch(job_id, number, read=0, started=False)
+        return f"batch {number} skipped; job {outcome or 'ended'}"
+    scanner = Scanner(Job.objects.get(pk=job_id))
     result = ""
     try:
-        if job.status == Status.RUNNING:
-            scanner.read(ReadItem(*item) for item in items)
+        scanner.read(ReadItem(*item) for item in items)
     except JobEnded:
-        pass
+        result = "the job ended elsewhere"
     except Exception as error:
         fail(job_id, error)
         result = "failed"

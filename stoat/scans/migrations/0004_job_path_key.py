@@ -17,7 +17,7 @@ def fill_path_keys(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scans', '0002_scan_batch'),
+        ('scans', '0003_scan_batch'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scans', '0001_initial'),
+        ('scans', '0002_job_batches_reading'),
     ]
 
     operations = [
