@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup setup-dev check bench load
+.PHONY: run test setup setup-dev check bench bench-configs load
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ check: setup-dev
 
 bench: setup-dev
 	$(PY) -m benchmarks
+
+# The scan benchmarks on SQLite + ORM broker and on PostgreSQL + Redis, side by side.
+bench-configs: setup-dev
+	$(PY) -m benchmarks.configs
 
 load: setup-dev
 	$(PY) -m benchmarks.load
