@@ -81,6 +81,12 @@ STOAT_SCAN_ROOTS = env_list("STOAT_SCAN_ROOTS", [])
 STOAT_JOB_TIME_LIMIT = env_float("STOAT_JOB_TIME_LIMIT", 12 * 3600)
 # How often a running scan writes its counters (and heartbeat) to the job row.
 STOAT_PROGRESS_INTERVAL = env_float("STOAT_PROGRESS_INTERVAL", 0.5)
+# A running scan proves it is alive this often, even while one slow file is being read.
+STOAT_HEARTBEAT_INTERVAL = env_float("STOAT_HEARTBEAT_INTERVAL", 10.0)
+# A running job silent for longer than this lost its worker: it is resumed or ended.
+STOAT_HEARTBEAT_STALE = env_float("STOAT_HEARTBEAT_STALE", 3 * STOAT_HEARTBEAT_INTERVAL)
+# Longest one probe or one thumbnail may take before the file becomes a per-file error.
+STOAT_FILE_TIME_LIMIT = env_float("STOAT_FILE_TIME_LIMIT", 5.0)
 # A scan with more files to read than this is split into batch tasks that run in parallel.
 STOAT_BATCH_MIN = int(os.environ.get("STOAT_BATCH_MIN", "100"))
 STOAT_MAX_BATCHES = int(os.environ.get("STOAT_MAX_BATCHES", "16"))
@@ -171,10 +177,10 @@ Q_CLUSTER: dict[str, Any] = {
     "recycle": 50,
     # Worker-side limit, kept above the scanner's own limit so a long scan ends itself as
     # `timeout` with its partial result before django-q2 would kill the process.
-    "timeout": int(STOAT_JOB_TIME_LIMIT + 300),
+    "timeout": int(env_float("STOAT_TASK_TIMEOUT", STOAT_JOB_TIME_LIMIT + 300)),
     # django-q2 re-delivers an unacknowledged task after `retry` seconds; it must exceed
     # `timeout`, or a scan that is still running would be started a second time beside itself.
-    "retry": int(STOAT_JOB_TIME_LIMIT + 600),
+    "retry": int(env_float("STOAT_TASK_RETRY", STOAT_JOB_TIME_LIMIT + 600)),
     # A scan that raised is a failed job with its error text, not something to rerun forever.
     "max_attempts": 1,
     "ack_failures": True,

@@ -6,13 +6,15 @@ import enum
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from stoat.scans.models import ACTIVE, Job, Kind, Phase, Status
+from stoat.scans.models import ACTIVE, Job, Kind, Phase, ScanError, Status
 
 Enqueue = Callable[[int], None]
 
@@ -94,6 +96,101 @@ def progress(job_id: int, **changes: object) -> bool:
         else:
             values[name] = value
     return Job.objects.filter(pk=job_id, status=Status.RUNNING).update(**values) == 1
+
+
+WORKER_LOST = (
+    "worker lost: the scan stopped reporting (its worker was killed or the machine restarted); "
+    "the files read before that are kept"
+)
+RAN_TOO_LONG = "the scan ran past its time limit; the files read before that are kept"
+COUNTERS = ("found", "to_read", "processed", "new", "updated", "unchanged", "skipped", "errors")
+
+
+def stale_before() -> datetime:
+    """A running job whose last heartbeat is older than this has lost its worker."""
+    return timezone.now() - timedelta(seconds=settings.STOAT_HEARTBEAT_STALE)
+
+
+def silent_since(bound: datetime) -> Q:
+    # A job claimed but never heard from again counts from its start.
+    return Q(heartbeat_at__lt=bound) | Q(heartbeat_at=None, started_at__lt=bound)
+
+
+def time_limit() -> float:
+    """Seconds a scan task may run: the scanner's own limit, or the worker's if that is shorter."""
+    task_timeout = settings.Q_CLUSTER.get("timeout") or settings.STOAT_JOB_TIME_LIMIT
+    return float(min(settings.STOAT_JOB_TIME_LIMIT, task_timeout))
+
+
+def is_silent(job: Job) -> bool:
+    """The job is running but its worker has not been heard from within the bound."""
+    last = job.heartbeat_at or job.started_at
+    return job.status == Status.RUNNING and last is not None and last < stale_before()
+
+
+def beat(job_id: int) -> bool:
+    """Prove the worker of a running job is alive; False when the job is no longer running."""
+    return (
+        Job.objects.filter(pk=job_id, status=Status.RUNNING).update(heartbeat_at=timezone.now())
+        == 1
+    )
+
+
+def resume(job_id: int) -> bool:
+    """running, silent → running under the calling (re-delivered) task, once, never after a reap.
+
+    The counters start again: files stored before the worker was lost count as unchanged.
+    """
+    with transaction.atomic():
+        won = Job.objects.filter(
+            silent_since(stale_before()), pk=job_id, status=Status.RUNNING, batches_total=0
+        ).update(
+            heartbeat_at=timezone.now(),
+            phase=Phase.QUEUED,
+            found_final=False,
+            current_file="",
+            missing=0,
+            **dict.fromkeys(COUNTERS, 0),
+        )
+        if won:
+            # The files that failed are read again, so their errors are recorded again.
+            ScanError.objects.filter(job_id=job_id).delete()
+    return won == 1
+
+
+def resume_batch(job_id: int) -> bool:
+    """A fanned-out job whose workers all went silent goes on under a re-delivered batch, once."""
+    return (
+        Job.objects.filter(
+            silent_since(stale_before()), pk=job_id, status=Status.RUNNING, batches_total__gt=0
+        ).update(heartbeat_at=timezone.now())
+        == 1
+    )
+
+
+def reap_lost(job_id: int | None = None) -> int:
+    """End the running jobs whose worker went silent; how many were ended.
+
+    A cancel that was asked for ends as cancelled, a job past its time limit as timeout (both keep
+    their partial result), any other as failed "worker lost". Each is one conditional UPDATE on
+    status=running and a stale heartbeat, so a re-delivered task that resumed the job first wins.
+    """
+    now = timezone.now()
+    lost = Job.objects.filter(silent_since(stale_before()), status=Status.RUNNING)
+    if job_id is not None:
+        lost = lost.filter(pk=job_id)
+    if not lost.exists():
+        return 0
+    ended = {"finished_at": now, "current_file": "", "phase": Phase.DONE}
+    too_old = now - timedelta(seconds=time_limit())
+    count = lost.exclude(cancel_requested_at=None).update(status=Status.CANCELLED, **ended)
+    count += lost.filter(cancel_requested_at=None, started_at__lt=too_old).update(
+        status=Status.TIMEOUT, error=RAN_TOO_LONG, **ended
+    )
+    count += lost.filter(cancel_requested_at=None).update(
+        status=Status.FAILED, error=WORKER_LOST, **ended
+    )
+    return count
 
 
 def finish(job_id: int, outcome: Status, error: str = "") -> bool:

@@ -10,11 +10,13 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from stoat.core.time_limit import TimedOut, call_with_time_limit
 from stoat.library.models import Video, display_path, path_key
 from stoat.library.probe import NotAVideo, ProbeError, VideoInfo, probe_video
 from stoat.library.thumbnails import make_thumbnail, thumbnail_name
@@ -51,10 +53,25 @@ VIDEO_UPDATE_FIELDS = [
 
 StopCheck = Callable[[], bool]
 ProgressHook = Callable[[Job], None]
+T = TypeVar("T")
+
+
+class StepRunner(Protocol):
+    """Runs one blocking reader step (`what` says what it does, for the error message)."""
+
+    def __call__(self, work: Callable[[], T], what: str) -> T: ...
+
+
+def run_directly(work: Callable[[], T], what: str) -> T:
+    return work()
 
 
 class JobEnded(Exception):
     """The job stopped running elsewhere (cancelled while pending, reaped); stop writing."""
+
+
+class OutOfTime(Exception):
+    """The job's own time limit passed while a file was being read; that file is not counted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +155,15 @@ def video_row(item: ReadItem, info: VideoInfo, thumbnail: str) -> Video:
     )
 
 
-def read_video(item: ReadItem) -> Video:
-    """Probe one file and make its thumbnail; raises NotAVideo or ProbeError."""
-    info = probe_video(item.path)
+def read_video(item: ReadItem, run: StepRunner = run_directly) -> Video:
+    """Probe one file and make its thumbnail, each step through `run`; raises NotAVideo or
+    ProbeError."""
+    info = run(lambda: probe_video(item.path), "reading the file")
     name = thumbnail_name(path_key(item.path))
-    make_thumbnail(
-        item.path, settings.STOAT_THUMB_DIR / name, info.duration, settings.STOAT_THUMB_SIZE
+    dest = settings.STOAT_THUMB_DIR / name
+    run(
+        lambda: make_thumbnail(item.path, dest, info.duration, settings.STOAT_THUMB_SIZE),
+        "making its thumbnail",
     )
     return video_row(item, info, name)
 
@@ -187,6 +207,28 @@ class Scanner:
         if time.monotonic() - self.last_check < CANCEL_CHECK_SECONDS:
             return False
         return self.should_stop()
+
+    def beat(self) -> None:
+        if not lifecycle.beat(self.job.pk):
+            raise JobEnded(self.job.pk)
+
+    def run_step(self, work: Callable[[], T], what: str) -> T:
+        """One reader step within the per-file limit (and the job's), beating while it waits."""
+        limit = settings.STOAT_FILE_TIME_LIMIT
+        left = self.deadline - time.time()
+        if left <= 0:
+            self.timed_out = True
+            raise OutOfTime
+        every = min(settings.STOAT_HEARTBEAT_INTERVAL, limit)
+        try:
+            return call_with_time_limit(work, min(limit, left), tick=self.beat, tick_every=every)
+        except TimedOut as error:
+            if left < limit:
+                self.timed_out = True
+                raise OutOfTime from error
+            raise ProbeError(
+                f"{what} timed out after {limit:g} s (the disk or network share may have stalled)"
+            ) from error
 
     def maybe_flush(self, **fields: object) -> None:
         now = time.monotonic()
@@ -285,9 +327,15 @@ class Scanner:
                 break
             self.buffer.current_file = display_path(item.path)
             try:
-                self.buffer.videos.append(read_video(item))
+                self.buffer.videos.append(read_video(item, self.run_step))
                 counts["updated" if item.existing else "new"] += 1
-            except NotAVideo:
+            except OutOfTime:
+                self.stopped = True
+                break
+            except JobEnded:
+                raise
+            except NotAVideo as reason:
+                log.info("skipped %s: %s", display_path(item.path), reason)
                 counts["skipped"] += 1
             except ProbeError as error:
                 self.buffer.add_error(job_id, item.path, str(error))

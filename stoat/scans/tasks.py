@@ -8,10 +8,12 @@ import time
 from collections.abc import Sequence
 
 from django.conf import settings
+from django_q.exceptions import TimeoutException
 from django_q.tasks import async_task
 
+from stoat.library.models import Video, display_path, path_key
 from stoat.scans import lifecycle
-from stoat.scans.models import Job, Status
+from stoat.scans.models import Job, ScanError, Status
 from stoat.scans.scanner import JobEnded, ReadItem, Scanner
 
 log = logging.getLogger(__name__)
@@ -41,11 +43,26 @@ def fail(job_id: int, error: BaseException) -> None:
 
 
 def run_scan(job_id: int) -> str:
-    """Find the files of a pending scan, then read them here or fan them out as batches."""
-    if not lifecycle.claim(job_id):
-        return "not claimed: the job was cancelled or is already running"
+    """Find the files of a pending scan, then read them here or fan them out as batches.
+
+    A re-delivered task (its worker was lost) resumes the job if the reaper has not ended it.
+    """
+    if lifecycle.claim(job_id):
+        verb = "claimed"
+    elif lifecycle.resume(job_id):
+        verb = "resumed"
+    else:
+        return "not claimed: the job was cancelled, ended, or is running elsewhere"
     job = Job.objects.get(pk=job_id)
     scanner = Scanner(job)
+    try:
+        return f"{verb}; {scan_in_task(job_id, scanner)}"
+    except TimeoutException:
+        # django-q2's task timeout fired (SIGALRM): keep what was stored, end as timeout.
+        return f"stopped by the task timeout; job {lifecycle.conclude(job_id, timed_out=True)}"
+
+
+def scan_in_task(job_id: int, scanner: Scanner) -> str:
     try:
         found = scanner.find()
         if found is None:
@@ -73,18 +90,54 @@ def run_scan(job_id: int) -> str:
         return "failed"
 
 
+def not_yet_read(job_id: int, items: list[ReadItem]) -> list[ReadItem]:
+    """The items a lost run of this batch did not store (as a video or as an error) yet."""
+    stored = set(
+        Video.objects.filter(path_key__in=[path_key(i.path) for i in items]).values_list(
+            "path_key", "size", "mtime_ns"
+        )
+    )
+    failed = set(
+        ScanError.objects.filter(
+            job_id=job_id, path__in=[display_path(i.path) for i in items]
+        ).values_list("path", flat=True)
+    )
+    return [
+        i
+        for i in items
+        if (path_key(i.path), i.size, i.mtime_ns) not in stored
+        and display_path(i.path) not in failed
+    ]
+
+
 def run_batch(job_id: int, items: list[ItemTuple]) -> str:
-    """Read one batch of a fanned-out scan; the last batch to end concludes the job."""
+    """Read one batch of a fanned-out scan; the last batch to end concludes the job.
+
+    A batch re-delivered after its worker was lost skips the files that run already stored.
+    """
     job = Job.objects.filter(pk=job_id, status=Status.RUNNING).first()
     if job is None:
         return "the job is no longer running"
+    to_read = [ReadItem(*item) for item in items]
+    if lifecycle.is_silent(job):
+        if not lifecycle.resume_batch(job_id):
+            return "the job was ended or resumed elsewhere"
+        to_read = not_yet_read(job_id, to_read)
     scanner = Scanner(job)
     try:
-        scanner.read(ReadItem(*item) for item in items)
+        scanner.read(to_read)
     except JobEnded:
         return "the job ended elsewhere"
+    except TimeoutException:
+        scanner.timed_out = True
     except Exception as error:
         fail(job_id, error)
         return "failed"
-    outcome = lifecycle.end_batch(job_id, timed_out=time.time() > scanner.deadline)
+    timed_out = scanner.timed_out or time.time() > scanner.deadline
+    outcome = lifecycle.end_batch(job_id, timed_out=timed_out)
     return f"batch done; job {outcome or 'still running'}"
+
+
+def reap_lost_jobs() -> str:
+    """Run by a django-q2 schedule: end the running jobs whose worker went silent."""
+    return f"ended {lifecycle.reap_lost()} lost job(s)"
