@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -172,7 +172,7 @@ def reap_lost(job_id: int | None = None) -> int:
     """End the running jobs whose worker went silent; how many were ended.
 
     A cancel that was asked for ends as cancelled, a job past its time limit as timeout (both keep
-    their partial result), any other as failed "worker lost". Each is one conditional UPDATE on
+    their partial result), any other as failed "worker lost". It is one conditional UPDATE on
     status=running and a stale heartbeat, so a re-delivered task that resumed the job first wins.
     """
     now = timezone.now()
@@ -181,16 +181,24 @@ def reap_lost(job_id: int | None = None) -> int:
         lost = lost.filter(pk=job_id)
     if not lost.exists():
         return 0
-    ended = {"finished_at": now, "current_file": "", "phase": Phase.DONE}
     too_old = now - timedelta(seconds=time_limit())
-    count = lost.exclude(cancel_requested_at=None).update(status=Status.CANCELLED, **ended)
-    count += lost.filter(cancel_requested_at=None, started_at__lt=too_old).update(
-        status=Status.TIMEOUT, error=RAN_TOO_LONG, **ended
+    cancelling = Q(cancel_requested_at__isnull=False)
+    # One UPDATE, so a cancel landing meanwhile is seen by all of it or none of it.
+    return lost.update(
+        status=Case(
+            When(cancelling, then=Value(Status.CANCELLED.value)),
+            When(started_at__lt=too_old, then=Value(Status.TIMEOUT.value)),
+            default=Value(Status.FAILED.value),
+        ),
+        error=Case(
+            When(cancelling, then=Value("")),
+            When(started_at__lt=too_old, then=Value(RAN_TOO_LONG)),
+            default=Value(WORKER_LOST),
+        ),
+        finished_at=now,
+        current_file="",
+        phase=Phase.DONE,
     )
-    count += lost.filter(cancel_requested_at=None).update(
-        status=Status.FAILED, error=WORKER_LOST, **ended
-    )
-    return count
 
 
 def finish(job_id: int, outcome: Status, error: str = "") -> bool:
@@ -208,19 +216,24 @@ def finish(job_id: int, outcome: Status, error: str = "") -> bool:
 
 
 def conclude(job_id: int, *, timed_out: bool = False) -> Status | None:
-    """End a running scan by what happened to it: cancelled, timed out, or complete."""
-    running = Job.objects.filter(pk=job_id, status=Status.RUNNING)
-    steps = [(running.exclude(cancel_requested_at=None), Status.CANCELLED)]
+    """End a running scan by what happened to it: cancelled, timed out, or complete.
+
+    One UPDATE decides between them, so a cancel that lands while the scan ends is either seen
+    (cancelled) or comes too late (complete, and the cancel is answered 409): never in between.
+    """
+    rules = [When(cancel_requested_at__isnull=False, then=Value(Status.CANCELLED.value))]
     if timed_out:
         unfinished = Q(found_final=False) | Q(processed__lt=F("found"))
-        steps.append((running.filter(unfinished), Status.TIMEOUT))
-    steps.append((running, Status.COMPLETE))
-    for rows, outcome in steps:
-        if rows.update(
+        rules.append(When(unfinished, then=Value(Status.TIMEOUT.value)))
+    outcome = Case(*rules, default=Value(Status.COMPLETE.value))
+    with transaction.atomic():
+        ended = Job.objects.filter(pk=job_id, status=Status.RUNNING).update(
             status=outcome, finished_at=timezone.now(), current_file="", phase=Phase.DONE
-        ):
-            return outcome
-    return None
+        )
+        if not ended:
+            return None
+        status = Job.objects.values_list("status", flat=True).get(pk=job_id)
+    return Status(status)
 
 
 def end_batch(job_id: int, *, timed_out: bool = False) -> Status | None:
