@@ -7,6 +7,7 @@ legal one, the HTTP answer must match it, and the job's counters must equal the 
 from __future__ import annotations
 
 import threading
+from functools import partial
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -80,7 +81,7 @@ def silent_job(**fields: object) -> Job:
 def test_a_cancel_racing_the_end_of_a_scan_cancels_it_or_is_told_409() -> None:
     for _ in range(ROUNDS):
         job = running_job(found=1, found_final=True, processed=1)
-        code, outcome = race(lambda: post_cancel(job.pk), lambda: lifecycle.conclude(job.pk))
+        code, outcome = race(partial(post_cancel, job.pk), partial(lifecycle.conclude, job.pk))
         status = final(job).status
         assert (code, status) in {(200, Status.CANCELLED), (409, Status.COMPLETE)}
         assert outcome == status
@@ -89,7 +90,7 @@ def test_a_cancel_racing_the_end_of_a_scan_cancels_it_or_is_told_409() -> None:
 def test_two_cancels_of_a_running_scan_both_succeed_and_set_one_flag() -> None:
     for _ in range(ROUNDS):
         job = running_job()
-        assert race(lambda: post_cancel(job.pk), lambda: post_cancel(job.pk)) == [200, 200]
+        assert race(partial(post_cancel, job.pk), partial(post_cancel, job.pk)) == [200, 200]
         row = final(job)
         assert row.status == Status.RUNNING and row.cancel_requested_at is not None
         assert lifecycle.conclude(job.pk) == Status.CANCELLED
@@ -98,7 +99,7 @@ def test_two_cancels_of_a_running_scan_both_succeed_and_set_one_flag() -> None:
 def test_two_cancels_of_a_pending_scan_cancel_it_once_and_the_other_is_409() -> None:
     for _ in range(ROUNDS):
         job = make_job()
-        codes = race(lambda: post_cancel(job.pk), lambda: post_cancel(job.pk))
+        codes = race(partial(post_cancel, job.pk), partial(post_cancel, job.pk))
         assert sorted(codes) == [200, 409]
         assert final(job).status == Status.CANCELLED
 
@@ -110,7 +111,7 @@ def test_a_cancel_racing_the_worker_that_claims_the_job_always_ends_legally(
     for _ in range(ROUNDS):
         Video.objects.all().delete()
         job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
-        code, result = race(lambda: post_cancel(job.pk), lambda: tasks.run_scan(job.pk))
+        code, result = race(partial(post_cancel, job.pk), partial(tasks.run_scan, job.pk))
         row = final(job)
         assert (code, row.status) in {(200, Status.CANCELLED), (409, Status.COMPLETE)}, result
         if result.startswith("not claimed"):
@@ -125,7 +126,7 @@ def test_a_redelivered_task_racing_the_reaper_resumes_or_is_refused_never_both(
     make_clip(library_dir / "clip.mp4")
     for _ in range(ROUNDS):
         job = silent_job(path=str(library_dir))
-        reaped, result = race(lambda: lifecycle.reap_lost(job.pk), lambda: tasks.run_scan(job.pk))
+        reaped, result = race(partial(lifecycle.reap_lost, job.pk), partial(tasks.run_scan, job.pk))
         row = final(job)
         if reaped:
             assert result.startswith("not claimed")
@@ -141,7 +142,7 @@ def test_a_redelivered_task_racing_the_job_page_shows_the_truth(library_dir: Pat
     make_clip(library_dir / "clip.mp4")
     for _ in range(ROUNDS):
         job = silent_job(path=str(library_dir))
-        code, result = race(lambda: get_progress(job.pk), lambda: tasks.run_scan(job.pk))
+        code, result = race(partial(get_progress, job.pk), partial(tasks.run_scan, job.pk))
         row = final(job)
         if result.startswith("not claimed"):
             # The page reaped it and said so with its last answer (286 stops the polling).
