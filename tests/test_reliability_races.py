@@ -7,9 +7,9 @@ legal one, the HTTP answer must match it, and the job's counters must equal the 
 from __future__ import annotations
 
 import threading
-from functools import partial
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
