@@ -257,7 +257,8 @@ class Scanner:
             allowed_roots=settings.STOAT_SCAN_ROOTS,
         ):
             if isinstance(item, WalkError):
-                failed.append(item.path)
+                if item.folder:
+                    failed.append(item.path)
                 self.buffer.add_error(job.pk, item.path, item.message)
             else:
                 entries.append(item)

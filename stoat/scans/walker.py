@@ -21,6 +21,20 @@ class FileEntry:
 class WalkError:
     path: str
     message: str
+    # False for one file that could not be used; True for a folder whose files are unknown.
+    folder: bool = True
+
+
+LINK_OUTSIDE = (
+    "a link to a file outside the folders being scanned; stoat does not follow links out of them"
+)
+NOT_A_FILE = "not a regular file (a pipe, socket or device); it was not opened"
+
+
+def describe_link_error(error: OSError) -> str | None:
+    if isinstance(error, FileNotFoundError):
+        return "a broken link: the file it points to does not exist"
+    return None
 
 
 def is_within(path: str, roots: Iterable[str]) -> bool:
@@ -65,25 +79,35 @@ def walk(
             continue
         subfolders: list[str] = []
         for entry in entries:
+            # Only a name that looks like a video deserves a word when it cannot be read.
+            named_video = has_extension(entry.name, exts)
             try:
                 if entry.is_symlink():
                     target = os.path.realpath(entry.path)
                     if not is_within(target, bounds):
+                        if named_video:
+                            yield WalkError(entry.path, LINK_OUTSIDE, folder=False)
                         continue
                     info = os.stat(entry.path)
                 else:
-                    if not entry.is_dir(follow_symlinks=False) and not has_extension(
-                        entry.name, exts
-                    ):
+                    if not named_video and not entry.is_dir(follow_symlinks=False):
                         continue
                     info = entry.stat(follow_symlinks=False)
-            except OSError:
+            except OSError as error:
                 # Broken links, loops and files that vanished mid-walk are not videos to read.
+                if named_video:
+                    why = describe_link_error(error) if entry.is_symlink() else None
+                    yield WalkError(entry.path, why or describe_os_error(error), folder=False)
                 continue
             if stat.S_ISDIR(info.st_mode):
                 if recursive and (info.st_dev, info.st_ino) not in seen_dirs:
                     seen_dirs.add((info.st_dev, info.st_ino))
                     subfolders.append(entry.path)
-            elif stat.S_ISREG(info.st_mode) and has_extension(entry.name, exts):
+            elif not named_video:
+                continue
+            elif stat.S_ISREG(info.st_mode):
                 yield FileEntry(entry.path, info.st_size, info.st_mtime_ns)
+            else:
+                # Opening a pipe or a device could block forever: it is never opened.
+                yield WalkError(entry.path, NOT_A_FILE, folder=False)
         stack.extend(reversed(subfolders))
