@@ -244,9 +244,13 @@ def test_job_page_lists_per_file_errors(client: Client, library_dir: Path) -> No
     job = scanned(library_dir)
 
     page = client.get(reverse("scans:job", args=[job.pk])).content.decode()
+    last_poll = client.get(reverse("scans:job", args=[job.pk]), headers=HTMX)
 
     assert str(library_dir / "broken.mp4") in page
     assert "not a video file that can be read" in page
+    # The final poll brings the error list with it, so the page is complete without a reload.
+    assert last_poll.status_code == 286
+    assert str(library_dir / "broken.mp4") in last_poll.content.decode()
 
 
 def test_unknown_job_is_404(client: Client) -> None:
@@ -312,3 +316,12 @@ def test_static_stylesheet_is_served(client: Client) -> None:
     page = client.get("/").content.decode()
     assert "stoat/stoat.css" in page
     assert "htmx" in page
+
+
+def test_static_files_are_served_by_whitenoise_with_debug_off(
+    client: Client, settings: object
+) -> None:
+    assert settings.DEBUG is False  # type: ignore[attr-defined]
+    response = client.get("/static/stoat/stoat.css")
+    assert response.status_code == 200
+    assert b"prefers-color-scheme: dark" in b"".join(response.streaming_content)  # type: ignore[attr-defined]
