@@ -97,9 +97,9 @@ def test_an_animated_gif_is_not_in_the_default_list_so_it_is_never_read(
     read: list[str] = []
     real_read = scanner.read_video
 
-    def recording_read(item: scanner.ReadItem, *run: scanner.StepRunner) -> Video:
+    def recording_read(item: scanner.ReadItem) -> Video:
         read.append(os.path.basename(item.path))
-        return real_read(item, *run)
+        return real_read(item)
 
     monkeypatch.setattr(scanner, "read_video", recording_read)
 

@@ -9,6 +9,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -155,9 +156,13 @@ def video_row(item: ReadItem, info: VideoInfo, thumbnail: str) -> Video:
     )
 
 
-def read_video(item: ReadItem, run: StepRunner = run_directly) -> Video:
-    """Probe one file and make its thumbnail, each step through `run`; raises NotAVideo or
-    ProbeError."""
+# How the reader steps of this scan run: in a thread with a time limit, while a Scanner reads.
+reader_steps: ContextVar[StepRunner] = ContextVar("reader_steps", default=run_directly)
+
+
+def read_video(item: ReadItem) -> Video:
+    """Probe one file and make its thumbnail; raises NotAVideo or ProbeError."""
+    run = reader_steps.get()
     info = run(lambda: probe_video(item.path), "reading the file")
     name = thumbnail_name(path_key(item.path))
     dest = settings.STOAT_THUMB_DIR / name
@@ -320,6 +325,15 @@ class Scanner:
     # -- phase 3: read -------------------------------------------------------------------------
     def read(self, items: Iterable[ReadItem]) -> None:
         """Read each file, stopping before the next one once asked to; flushes what it read."""
+        token = reader_steps.set(self.run_step)
+        try:
+            self.read_each(items)
+        finally:
+            reader_steps.reset(token)
+        self.buffer.current_file = ""
+        self.flush()
+
+    def read_each(self, items: Iterable[ReadItem]) -> None:
         job_id = self.job.pk
         counts = self.buffer.counts
         for item in items:
@@ -327,7 +341,7 @@ class Scanner:
                 break
             self.buffer.current_file = display_path(item.path)
             try:
-                self.buffer.videos.append(read_video(item, self.run_step))
+                self.buffer.videos.append(read_video(item))
                 counts["updated" if item.existing else "new"] += 1
             except OutOfTime:
                 self.stopped = True
@@ -344,8 +358,6 @@ class Scanner:
                 self.buffer.add_error(job_id, item.path, f"unexpected error: {error}")
             counts["processed"] += 1
             self.maybe_flush()
-        self.buffer.current_file = ""
-        self.flush()
 
     def outcome(self) -> Status:
         if self.timed_out:

@@ -48,15 +48,15 @@ def run_scan(job_id: int) -> str:
     A re-delivered task (its worker was lost) resumes the job if the reaper has not ended it.
     """
     if lifecycle.claim(job_id):
-        verb = "claimed"
+        prefix = ""
     elif lifecycle.resume(job_id):
-        verb = "resumed"
+        prefix = "resumed; "
     else:
         return "not claimed: the job was cancelled, ended, or is running elsewhere"
     job = Job.objects.get(pk=job_id)
     scanner = Scanner(job)
     try:
-        return f"{verb}; {scan_in_task(job_id, scanner)}"
+        return prefix + scan_in_task(job_id, scanner)
     except TimeoutException:
         # django-q2's task timeout fired (SIGALRM): keep what was stored, end as timeout.
         return f"stopped by the task timeout; job {lifecycle.conclude(job_id, timed_out=True)}"
