@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from django.db import connection
 
 from stoat.core.time_limit import TimedOut, abandoned_steps, call_with_time_limit
 from stoat.library.models import Video
-from stoat.scans import lifecycle
+from stoat.library.probe import VideoInfo, probe_video
+from stoat.scans import lifecycle, scanner
 from stoat.scans.models import Job, ScanError, Status
 from stoat.scans.runner import run_here
 from tests.hanging import hanging_file, release
@@ -59,6 +61,37 @@ def test_a_file_whose_read_hangs_becomes_a_timed_out_error_and_the_scan_moves_on
     assert error.message.startswith("reading the file timed out after 1 s")
     stored = sorted(Video.objects.values_list("filename", flat=True))
     assert stored == ["a0.mp4", "a1.mp4", "c0.mp4"]
+
+
+@pytest.mark.django_db
+def test_a_thumbnail_step_that_hangs_is_a_timed_out_error_too(
+    library_dir: Path, settings: LazySettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stalled = stalled_library(library_dir)
+    settings.STOAT_FILE_TIME_LIMIT = 1
+    real_probe = probe_video
+    leases = ExitStack()
+
+    def probe_then_stall(path: str) -> VideoInfo:
+        info = real_probe(path)
+        if path == str(stalled):
+            # The probe has read and closed the file; the thumbnail's open will now block.
+            leases.enter_context(hanging_file(stalled))
+        return info
+
+    monkeypatch.setattr(scanner, "probe_video", probe_then_stall)
+    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+
+    with leases:
+        assert run_here(job) == Status.COMPLETE
+        assert abandoned_steps() == 1
+    wait_for_abandoned_steps_to_end()
+
+    job.refresh_from_db()
+    assert (job.processed, job.new, job.errors) == (4, 3, 1)
+    error = ScanError.objects.get(job=job)
+    assert error.path == str(stalled)
+    assert error.message.startswith("making its thumbnail timed out after 1 s")
 
 
 @pytest.mark.django_db(transaction=True)
