@@ -10,7 +10,8 @@ from django.conf import LazySettings
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
-from django_q.models import Schedule
+from django_q.models import OrmQ, Schedule
+from django_q.tasks import async_task
 
 from stoat.library.models import Video
 from stoat.scans import lifecycle, tasks
@@ -148,7 +149,7 @@ def test_a_redelivered_batch_resumes_and_skips_the_files_already_stored(
 def test_a_redelivered_batch_of_a_reaped_job_does_nothing(library_dir: Path) -> None:
     clip = make_clip(library_dir / "clip.mp4")
     job = silent_job(path=str(library_dir), batches_total=2)
-    lifecycle.reap_lost()
+    assert tasks.reap_lost_jobs() == "ended 1 lost job(s)"
     item = (str(clip), clip.stat().st_size, clip.stat().st_mtime_ns, False)
     assert tasks.run_batch(job.pk, [item]) == "the job is no longer running"
     assert Video.objects.count() == 0
@@ -157,6 +158,19 @@ def test_a_redelivered_batch_of_a_reaped_job_does_nothing(library_dir: Path) -> 
 def test_the_reaper_task_reports_what_it_ended() -> None:
     silent_job()
     assert tasks.reap_lost_jobs() == "ended 1 lost job(s)"
+
+
+def test_a_fanned_out_job_is_spared_while_tasks_wait_in_the_queue() -> None:
+    waiting = silent_job(batches_total=4, batches_done=1)
+    async_task("math.floor", 1.5)  # other work ahead of its batches in the queue
+
+    assert tasks.reap_lost_jobs() == "ended 0 lost job(s)"
+    assert lifecycle.reap_lost() == 0  # the pages cannot see the queue: they always spare it
+    assert Job.objects.get(pk=waiting.pk).status == Status.RUNNING
+
+    OrmQ.objects.all().delete()  # the queue drained and still nothing was heard from it
+    assert tasks.reap_lost_jobs() == "ended 1 lost job(s)"
+    assert Job.objects.get(pk=waiting.pk).error.startswith("worker lost")
 
 
 def test_the_job_page_shows_a_lost_job_as_failed_at_once(client: Client) -> None:
@@ -173,6 +187,13 @@ def test_the_job_list_reaps_lost_jobs(client: Client) -> None:
     job = silent_job()
     assert client.get("/jobs/").status_code == 200
     assert Job.objects.get(pk=job.pk).status == Status.FAILED
+
+
+def test_the_jobs_command_lists_a_lost_job_as_failed(capsys: pytest.CaptureFixture[str]) -> None:
+    job = silent_job()
+    call_command("jobs")
+    row = next(line for line in capsys.readouterr().out.splitlines() if job.path in line)
+    assert " failed " in row
 
 
 def test_the_reaper_schedule_exists_once_after_migrate() -> None:

@@ -168,17 +168,21 @@ def resume_batch(job_id: int) -> bool:
     )
 
 
-def reap_lost(job_id: int | None = None) -> int:
+def reap_lost(job_id: int | None = None, *, waiting_batches_may_be_queued: bool = True) -> int:
     """End the running jobs whose worker went silent; how many were ended.
 
     A cancel that was asked for ends as cancelled, a job past its time limit as timeout (both keep
     their partial result), any other as failed "worker lost". It is one conditional UPDATE on
     status=running and a stale heartbeat, so a re-delivered task that resumed the job first wins.
+    A fanned-out job with batches still to end is silent, too, while its batches wait in a busy
+    queue: it is spared unless the caller knows the queue is empty.
     """
     now = timezone.now()
     lost = Job.objects.filter(silent_since(stale_before()), status=Status.RUNNING)
     if job_id is not None:
         lost = lost.filter(pk=job_id)
+    if waiting_batches_may_be_queued:
+        lost = lost.exclude(batches_total__gt=F("batches_done"))
     if not lost.exists():
         return 0
     too_old = now - timedelta(seconds=time_limit())

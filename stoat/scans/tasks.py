@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 
 from django.conf import settings
+from django_q.brokers import get_broker
 from django_q.exceptions import TimeoutException
 from django_q.tasks import async_task
 
@@ -139,5 +140,11 @@ def run_batch(job_id: int, items: list[ItemTuple]) -> str:
 
 
 def reap_lost_jobs() -> str:
-    """Run by a django-q2 schedule: end the running jobs whose worker went silent."""
-    return f"ended {lifecycle.reap_lost()} lost job(s)"
+    """Run by a django-q2 schedule: end the running jobs whose worker went silent.
+
+    Batches of a fanned-out job may sit in the queue behind other work; only once nothing waits
+    there is such a job's silence proof that its workers were lost.
+    """
+    queued = get_broker().queue_size()
+    ended = lifecycle.reap_lost(waiting_batches_may_be_queued=bool(queued))
+    return f"ended {ended} lost job(s)"
