@@ -42,7 +42,8 @@ class Command(BaseCommand):
                 signal.signal(sig, handler)
         for child in children:
             if child.poll() is None:
-                child.send_signal(signal.SIGINT)
+                # SIGTERM: children of a backgrounded shell job ignore SIGINT.
+                child.terminate()
         for child in children:
             try:
                 child.wait(timeout=15)
