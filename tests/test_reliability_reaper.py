@@ -189,6 +189,15 @@ def test_the_job_list_reaps_lost_jobs(client: Client) -> None:
     assert Job.objects.get(pk=job.pk).status == Status.FAILED
 
 
+def test_the_api_shows_a_lost_job_as_failed_worker_lost(client: Client) -> None:
+    listed, detailed = silent_job(), silent_job()
+
+    detail = client.get(f"/api/v1/jobs/{detailed.pk}").json()
+    assert (detail["status"], detail["error"][:11]) == ("failed", "worker lost")
+    jobs = {job["job_id"]: job for job in client.get("/api/v1/jobs").json()["jobs"]}
+    assert jobs[str(listed.pk)]["status"] == "failed"
+
+
 def test_the_jobs_command_lists_a_lost_job_as_failed(capsys: pytest.CaptureFixture[str]) -> None:
     job = silent_job()
     call_command("jobs")
