@@ -150,3 +150,19 @@ def test_a_redelivered_task_racing_the_job_page_shows_the_truth(library_dir: Pat
         else:
             assert result == "resumed; complete" and row.status == Status.COMPLETE
             assert code in (200, 286)
+
+
+def post_scan(folder: Path) -> str:
+    """Where the scan form sends the browser: the page of the job that covers the folder."""
+    response = Client().post("/jobs/new", {"path": str(folder), "recursive": "on"})
+    assert response.status_code == 302
+    return str(response["Location"])
+
+
+def test_two_requests_to_scan_one_folder_at_once_start_one_job(library_dir: Path) -> None:
+    for _ in range(ROUNDS):
+        first, second = race(partial(post_scan, library_dir), partial(post_scan, library_dir))
+        active = Job.objects.filter(status=Status.PENDING)
+        assert active.count() == 1
+        assert first == second == f"/jobs/{active.get().pk}/"
+        lifecycle.request_cancel(active.get().pk)
