@@ -136,11 +136,12 @@ def test_a_file_deleted_between_the_walk_and_the_probe_is_an_error_saying_it_dis
 
 
 def test_a_file_replaced_by_a_different_video_between_scans_is_read_again(
-    library_dir: Path,
+    library_dir: Path, data_dir: Path
 ) -> None:
     movie = make_clip(library_dir / "movie.mp4", width=160, height=120)
     scan(library_dir)
     first = Video.objects.get()
+    old_thumbnail = (data_dir / "thumbs" / first.thumbnail).read_bytes()
     old_mtime = movie.stat().st_mtime_ns
     # A download manager finishing: a new file renamed over the old one, its date kept.
     replacement = make_clip(library_dir / ".movie.part.mkv", width=320, height=240, seconds=2)
@@ -153,3 +154,4 @@ def test_a_file_replaced_by_a_different_video_between_scans_is_read_again(
     video = Video.objects.get()
     assert video.pk == first.pk
     assert (video.width, video.height, video.container) == (320, 240, "matroska,webm")
+    assert (data_dir / "thumbs" / video.thumbnail).read_bytes() != old_thumbnail
