@@ -94,6 +94,27 @@ def test_a_thumbnail_step_that_hangs_is_a_timed_out_error_too(
     assert error.message.startswith("making its thumbnail timed out after 1 s")
 
 
+@pytest.mark.django_db
+def test_a_scan_stops_failed_when_too_many_reads_hang_at_once(
+    library_dir: Path, settings: LazySettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stalled = stalled_library(library_dir)
+    settings.STOAT_FILE_TIME_LIMIT = 0.5
+    # One hanging read stands for a whole stalled share here (the limit is 16 in production).
+    monkeypatch.setattr(scanner, "MAX_HANGING_READS", 1)
+    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+
+    with hanging_file(stalled):
+        assert run_here(job) == Status.FAILED
+    wait_for_abandoned_steps_to_end()
+
+    job.refresh_from_db()
+    assert "stuck being read" in job.error and "stalled" in job.error
+    # What was read before is kept, with counters equal to the rows.
+    assert (job.processed, job.new, job.errors, Video.objects.count()) == (3, 2, 1, 2)
+    assert ScanError.objects.get(job=job).path == str(stalled)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_heartbeat_stays_fresh_while_one_file_hangs(
     library_dir: Path, settings: LazySettings

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from stoat.core.time_limit import TimedOut, call_with_time_limit
+from stoat.core.time_limit import TimedOut, abandoned_steps, call_with_time_limit
 from stoat.library.models import Video, display_path, path_key
 from stoat.library.probe import NotAVideo, ProbeError, VideoInfo, probe_video
 from stoat.library.thumbnails import make_thumbnail, thumbnail_name
@@ -73,6 +73,14 @@ class JobEnded(Exception):
 
 class OutOfTime(Exception):
     """The job's own time limit passed while a file was being read; that file is not counted."""
+
+
+class ReadersStalled(Exception):
+    """So many reads hang at once that the disk itself has stalled: the scan ends failed."""
+
+
+# Reads left hanging in this process before a scan stops trying more (each holds a thread).
+MAX_HANGING_READS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +228,11 @@ class Scanner:
     def run_step(self, work: Callable[[], T], what: str) -> T:
         """One reader step within the per-file limit (and the job's), beating while it waits."""
         limit = settings.STOAT_FILE_TIME_LIMIT
+        if abandoned_steps() >= MAX_HANGING_READS:
+            raise ReadersStalled(
+                f"{MAX_HANGING_READS} files are still stuck being read: the disk or network "
+                "share seems to have stalled; scan again once it answers"
+            )
         left = self.deadline - time.time()
         if left <= 0:
             self.timed_out = True
@@ -328,6 +341,9 @@ class Scanner:
         token = reader_steps.set(self.run_step)
         try:
             self.read_each(items)
+        except ReadersStalled:
+            self.flush()  # what was read before the disk stalled is kept
+            raise
         finally:
             reader_steps.reset(token)
         self.buffer.current_file = ""
@@ -346,7 +362,7 @@ class Scanner:
             except OutOfTime:
                 self.stopped = True
                 break
-            except JobEnded:
+            except (JobEnded, ReadersStalled):
                 raise
             except NotAVideo as reason:
                 log.info("skipped %s: %s", display_path(item.path), reason)
