@@ -19,7 +19,13 @@ from django.utils import timezone
 
 from stoat.core.time_limit import TimedOut, abandoned_steps, call_with_time_limit
 from stoat.library.models import Video, display_path, path_key
-from stoat.library.probe import NotAVideo, ProbeError, VideoInfo, probe_video
+from stoat.library.probe import (
+    NotAVideo,
+    ProbeError,
+    VideoInfo,
+    check_regular_file,
+    probe_video,
+)
 from stoat.library.thumbnails import make_thumbnail, thumbnail_name
 from stoat.scans import lifecycle
 from stoat.scans.models import Job, Phase, ScanError, Status
@@ -171,6 +177,8 @@ reader_steps: ContextVar[StepRunner] = ContextVar("reader_steps", default=run_di
 def read_video(item: ReadItem) -> Video:
     """Probe one file and make its thumbnail; raises NotAVideo or ProbeError."""
     run = reader_steps.get()
+    # One stat here refuses empty files, pipes and vanished files without a reader thread.
+    check_regular_file(item.path)
     info = run(lambda: probe_video(item.path), "reading the file")
     name = thumbnail_name(path_key(item.path))
     dest = settings.STOAT_THUMB_DIR / name
