@@ -166,3 +166,46 @@ def test_two_requests_to_scan_one_folder_at_once_start_one_job(library_dir: Path
         assert active.count() == 1
         assert first == second == f"/jobs/{active.get().pk}/"
         lifecycle.request_cancel(active.get().pk)
+
+
+def batch_items(clips: list[Path]) -> list[tasks.ItemTuple]:
+    return [(str(c), c.stat().st_size, c.stat().st_mtime_ns, False) for c in clips]
+
+
+def test_two_redelivered_batches_of_a_lost_job_both_finish_it(library_dir: Path) -> None:
+    clips = [make_clip(library_dir / f"clip{index}.mp4") for index in range(4)]
+    for _ in range(ROUNDS // 3):
+        Video.objects.all().delete()
+        job = silent_job(path=str(library_dir), batches_total=2, found=4, found_final=True)
+        results = race(
+            partial(tasks.run_batch, job.pk, batch_items(clips[:2])),
+            partial(tasks.run_batch, job.pk, batch_items(clips[2:])),
+        )
+        row = final(job)
+        assert sorted(results) == ["batch done; job complete", "batch done; job still running"]
+        assert (row.status, row.processed, row.new, Video.objects.count()) == (
+            Status.COMPLETE,
+            4,
+            4,
+            4,
+        )
+
+
+def test_a_redelivered_batch_racing_the_reaper_runs_or_stops_never_both(
+    library_dir: Path,
+) -> None:
+    clips = [make_clip(library_dir / f"clip{index}.mp4") for index in range(2)]
+    for _ in range(ROUNDS // 3):
+        Video.objects.all().delete()
+        job = silent_job(path=str(library_dir), batches_total=1, found=2, found_final=True)
+        reaped, result = race(
+            tasks.reap_lost_jobs, partial(tasks.run_batch, job.pk, batch_items(clips))
+        )
+        row = final(job)
+        if reaped == "ended 1 lost job(s)":
+            assert row.status == Status.FAILED and row.error.startswith("worker lost")
+            assert result in ("the job is no longer running", "the job ended elsewhere")
+        else:
+            assert reaped == "ended 0 lost job(s)" and result == "batch done; job complete"
+            assert row.status == Status.COMPLETE
+        assert row.new == row.processed == Video.objects.count()

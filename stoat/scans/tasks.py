@@ -121,8 +121,9 @@ def run_batch(job_id: int, items: list[ItemTuple]) -> str:
         return "the job is no longer running"
     to_read = [ReadItem(*item) for item in items]
     if lifecycle.is_silent(job):
-        if not lifecycle.resume_batch(job_id):
-            return "the job was ended or resumed elsewhere"
+        # Re-delivered after its worker was lost (or long queued): revive the heartbeat unless
+        # another batch did first; a reaped job stops this batch at its first check.
+        lifecycle.resume_batch(job_id)
         to_read = not_yet_read(job_id, to_read)
     scanner = Scanner(job)
     try:
