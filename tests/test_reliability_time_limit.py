@@ -123,7 +123,8 @@ def test_the_heartbeat_stays_fresh_while_one_file_hangs(
     settings.STOAT_FILE_TIME_LIMIT = 3
     settings.STOAT_PROGRESS_INTERVAL = 0
     settings.STOAT_HEARTBEAT_INTERVAL = 0.2
-    settings.STOAT_HEARTBEAT_STALE = 0.6
+    # Five beats of slack for a busy machine; without beats the age passes 2 s while sampling.
+    settings.STOAT_HEARTBEAT_STALE = 1.0
     job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
     outcome: list[Status | None] = []
 
@@ -153,7 +154,7 @@ def test_the_heartbeat_stays_fresh_while_one_file_hangs(
     wait_for_abandoned_steps_to_end()
 
     assert outcome == [Status.COMPLETE]
-    assert max(ages) < 0.6
+    assert max(ages) < 1.0
     assert ScanError.objects.get(job=job).path == str(stalled)
 
 
