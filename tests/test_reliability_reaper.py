@@ -151,7 +151,7 @@ def test_a_redelivered_batch_of_a_reaped_job_does_nothing(library_dir: Path) -> 
     job = silent_job(path=str(library_dir), batches_total=2)
     assert tasks.reap_lost_jobs() == "ended 1 lost job(s)"
     item = (str(clip), clip.stat().st_size, clip.stat().st_mtime_ns, False)
-    assert tasks.run_batch(job.pk, [item]) == "the job is no longer running"
+    assert tasks.run_batch(job.pk, [item]) == "batch skipped; job ended"
     assert Video.objects.count() == 0
 
 

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 from django.conf import LazySettings
+from django.contrib.auth.models import User
 from django.db import connection
-from django.test import Client
 
 from stoat.library.models import Video
 from stoat.scans import lifecycle
 from stoat.scans.models import Job, Status
 from stoat.scans.runner import run_here
+from tests.conftest import signed_in
 from tests.media import make_clip
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,7 +25,7 @@ BROWSERS = 6
 
 
 def test_pages_and_writes_during_a_scan_never_fail_with_database_is_locked(
-    library_dir: Path, tmp_path: Path, settings: LazySettings
+    library_dir: Path, tmp_path: Path, settings: LazySettings, staff_user: User
 ) -> None:
     source = make_clip(library_dir / "source.mp4")
     for index in range(24):
@@ -50,7 +51,7 @@ def test_pages_and_writes_during_a_scan_never_fail_with_database_is_locked(
             scanning.clear()
 
     def browse(number: int) -> None:
-        client = Client()
+        client = clients[number]
         htmx = {"HX-Request": "true"}
         try:
             while scanning.is_set():
@@ -71,6 +72,7 @@ def test_pages_and_writes_during_a_scan_never_fail_with_database_is_locked(
         finally:
             connection.close()
 
+    clients = [signed_in(staff_user) for _ in range(BROWSERS)]
     worker = threading.Thread(target=scan)
     worker.start()
     scanning.wait(5)

@@ -70,6 +70,9 @@ def scan_in_task(job_id: int, scanner: Scanner) -> str:
             return str(lifecycle.conclude(job_id, timed_out=scanner.timed_out))
         plan = scanner.plan(*found)
         scanner.record_plan(plan)
+        if scanner.should_stop():
+            # Cancelled (or out of time) while planning: no batch needs to be queued.
+            return str(lifecycle.conclude(job_id, timed_out=scanner.timed_out))
         batches = split_batches(plan.to_read)
         if len(batches) <= 1:
             scanner.read(plan.to_read)
@@ -116,16 +119,18 @@ def run_batch(job_id: int, items: list[ItemTuple]) -> str:
 
     A batch re-delivered after its worker was lost skips the files that run already stored.
     """
-    job = Job.objects.filter(pk=job_id, status=Status.RUNNING).first()
-    if job is None:
-        return "the job is no longer running"
     to_read = [ReadItem(*item) for item in items]
-    if lifecycle.is_silent(job):
+    job = Job.objects.filter(pk=job_id).first()
+    if job is not None and lifecycle.is_silent(job):
         # Re-delivered after its worker was lost (or long queued): revive the heartbeat unless
-        # another batch did first; a reaped job stops this batch at its first check.
+        # another batch did first; a reaped job is not running, so start_batch refuses it.
         lifecycle.resume_batch(job_id)
         to_read = not_yet_read(job_id, to_read)
-    scanner = Scanner(job)
+    if not lifecycle.start_batch(job_id):
+        # Cancelled or ended before this batch began: it reads nothing, only counts itself.
+        outcome = lifecycle.end_batch(job_id, started=False)
+        return f"batch skipped; job {outcome or 'ended'}"
+    scanner = Scanner(Job.objects.get(pk=job_id))
     try:
         scanner.read(to_read)
     except JobEnded:

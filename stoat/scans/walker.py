@@ -5,20 +5,19 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from stoat.library.probe import describe_os_error
 
 
-@dataclass(frozen=True, slots=True)
-class FileEntry:
+# Named tuples, not dataclasses: a rescan makes one per file, and tuples are built in C.
+class FileEntry(NamedTuple):
     path: str
     size: int
     mtime_ns: int
 
 
-@dataclass(frozen=True, slots=True)
-class WalkError:
+class WalkError(NamedTuple):
     path: str
     message: str
     # False for one file that could not be used; True for a folder whose files are unknown.
@@ -61,6 +60,10 @@ def walk(
     exts = frozenset(e.lower() for e in extensions)
     real_root = os.path.realpath(root)
     bounds = [os.path.realpath(r) for r in allowed_roots] or [real_root]
+    # Checked again here: the folder may have been swapped for a link since the job was made.
+    if not is_within(real_root, bounds):
+        yield WalkError(root, "folder is outside the folders stoat may scan")
+        return
     seen_dirs: set[tuple[int, int]] = set()
     try:
         st = os.stat(real_root)
@@ -79,23 +82,28 @@ def walk(
             continue
         subfolders: list[str] = []
         for entry in entries:
-            # Only a name that looks like a video deserves a word when it cannot be read.
-            named_video = has_extension(entry.name, exts)
+            video = False
             try:
                 if entry.is_symlink():
+                    video = has_extension(entry.name, exts)
                     target = os.path.realpath(entry.path)
                     if not is_within(target, bounds):
-                        if named_video:
+                        if video:
                             yield WalkError(entry.path, LINK_OUTSIDE, folder=False)
                         continue
                     info = os.stat(entry.path)
-                else:
-                    if not named_video and not entry.is_dir(follow_symlinks=False):
-                        continue
+                # The type comes with the listing; only folders and videos cost a stat call.
+                elif entry.is_dir(follow_symlinks=False):
                     info = entry.stat(follow_symlinks=False)
+                elif has_extension(entry.name, exts):
+                    video = True
+                    info = entry.stat(follow_symlinks=False)
+                else:
+                    continue
             except OSError as error:
-                # Broken links, loops and files that vanished mid-walk are not videos to read.
-                if named_video:
+                # Broken links, loops and files that vanished mid-walk are not videos to read;
+                # one named like a video is reported, so the user learns why it is not listed.
+                if video:
                     why = describe_link_error(error) if entry.is_symlink() else None
                     yield WalkError(entry.path, why or describe_os_error(error), folder=False)
                 continue
@@ -103,7 +111,7 @@ def walk(
                 if recursive and (info.st_dev, info.st_ino) not in seen_dirs:
                     seen_dirs.add((info.st_dev, info.st_ino))
                     subfolders.append(entry.path)
-            elif not named_video:
+            elif not video:
                 continue
             elif stat.S_ISREG(info.st_mode):
                 yield FileEntry(entry.path, info.st_size, info.st_mtime_ns)
