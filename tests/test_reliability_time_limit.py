@@ -14,7 +14,7 @@ from django.db import connection
 from stoat.core.time_limit import TimedOut, abandoned_steps, call_with_time_limit
 from stoat.library.models import Video
 from stoat.library.probe import VideoInfo, probe_video
-from stoat.scans import lifecycle, scanner
+from stoat.scans import lifecycle, scanner, steps
 from stoat.scans.models import Job, ScanError, Status
 from stoat.scans.runner import run_here
 from tests.hanging import hanging_file, release
@@ -101,7 +101,7 @@ def test_a_scan_stops_failed_when_too_many_reads_hang_at_once(
     stalled = stalled_library(library_dir)
     settings.STOAT_FILE_TIME_LIMIT = 0.5
     # One hanging read stands for a whole stalled share here (the limit is 16 in production).
-    monkeypatch.setattr(scanner, "MAX_HANGING_READS", 1)
+    monkeypatch.setattr(steps, "MAX_HANGING_READS", 1)
     job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
 
     with hanging_file(stalled):

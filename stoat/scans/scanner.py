@@ -9,16 +9,14 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from stoat.core.time_limit import TimedOut, abandoned_steps, call_with_time_limit
 from stoat.library.models import Video, display_path, path_key
 from stoat.library.probe import (
     NotAVideo,
@@ -30,6 +28,12 @@ from stoat.library.probe import (
 from stoat.library.thumbnails import make_thumbnail, thumbnail_name
 from stoat.scans import lifecycle
 from stoat.scans.models import Job, Phase, ScanError, Status
+from stoat.scans.steps import (
+    OutOfTime,
+    ReadersStalled,
+    reader_steps,
+    run_within_limits,
+)
 from stoat.scans.walker import FileEntry, WalkError, walk
 
 log = logging.getLogger(__name__)
@@ -64,30 +68,8 @@ ProgressHook = Callable[[Job], None]
 T = TypeVar("T")
 
 
-class StepRunner(Protocol):
-    """Runs one blocking reader step (`what` says what it does, for the error message)."""
-
-    def __call__(self, work: Callable[[], T], what: str) -> T: ...
-
-
-def run_directly(work: Callable[[], T], what: str) -> T:
-    return work()
-
-
 class JobEnded(Exception):
     """The job stopped running elsewhere (cancelled while pending, reaped); stop writing."""
-
-
-class OutOfTime(Exception):
-    """The job's own time limit passed while a file was being read; that file is not counted."""
-
-
-class ReadersStalled(Exception):
-    """So many reads hang at once that the disk itself has stalled: the scan ends failed."""
-
-
-# Reads left hanging in this process before a scan stops trying more (each holds a thread).
-MAX_HANGING_READS = 16
 
 
 class ReadItem(NamedTuple):
@@ -170,10 +152,6 @@ def video_row(item: ReadItem, info: VideoInfo, thumbnail: str) -> Video:
     )
 
 
-# How the reader steps of this scan run: in a thread with a time limit, while a Scanner reads.
-reader_steps: ContextVar[StepRunner] = ContextVar("reader_steps", default=run_directly)
-
-
 def read_video(item: ReadItem) -> Video:
     """Probe one file and make its thumbnail; raises NotAVideo or ProbeError."""
     run = reader_steps.get()
@@ -235,26 +213,11 @@ class Scanner:
 
     def run_step(self, work: Callable[[], T], what: str) -> T:
         """One reader step within the per-file limit (and the job's), beating while it waits."""
-        limit = settings.STOAT_FILE_TIME_LIMIT
-        if abandoned_steps() >= MAX_HANGING_READS:
-            raise ReadersStalled(
-                f"{MAX_HANGING_READS} files are still stuck being read: the disk or network "
-                "share seems to have stalled; scan again once it answers"
-            )
-        left = self.deadline - time.time()
-        if left <= 0:
-            self.timed_out = True
-            raise OutOfTime
-        every = min(settings.STOAT_HEARTBEAT_INTERVAL, limit)
         try:
-            return call_with_time_limit(work, min(limit, left), tick=self.beat, tick_every=every)
-        except TimedOut as error:
-            if left < limit:
-                self.timed_out = True
-                raise OutOfTime from error
-            raise ProbeError(
-                f"{what} timed out after {limit:g} s (the disk or network share may have stalled)"
-            ) from error
+            return run_within_limits(work, what, deadline=self.deadline, beat=self.beat)
+        except OutOfTime:
+            self.timed_out = True
+            raise
 
     def maybe_flush(self, **fields: object) -> None:
         now = time.monotonic()
