@@ -14,7 +14,9 @@ import pytest
 from django.test import Client
 from pytest_django.live_server_helper import LiveServer
 
+from stoat.scans.models import Status
 from stoat.settings import BASE_DIR, proxy_ssl_header
+from tests.conftest import make_job
 
 PRODUCTION_KEY = "k7Qm2vXr9Lp4Zt8Wc1Nb6Hs3Jd5Fg0Ya-Ue_Ri+Oq(Ty)Kx=Mv!Pw@Sz#Al$Bn%Cd"
 
@@ -91,12 +93,18 @@ def test_every_response_carries_the_security_headers(client: Client) -> None:
 
 @pytest.mark.django_db
 def test_pages_need_no_inline_script_style_or_eval(client: Client) -> None:
-    html = client.get("/").content.decode() + client.get("/jobs/").content.decode()
+    job = make_job(status=Status.RUNNING)
+    pages = ["/", "/jobs/", f"/jobs/{job.pk}/", "/accounts/login/"]
+    html = "".join(client.get(url).content.decode() for url in pages)
+    assert "{#" not in html
     scripts = re.findall(r"<script[^>]*>", html)
     assert scripts and all(" src=" in tag for tag in scripts)
     assert "<style" not in html
     assert " style=" not in html
     assert " hx-on" not in html
+    # An event filter (`change[...]`) or `js:` values are evaluated by htmx with eval.
+    for trigger in re.findall(r'hx-(?:trigger|vals|vars)="([^"]*)"', html):
+        assert "[" not in trigger and "js:" not in trigger, trigger
     config = re.search(r'<meta name="htmx-config" content=\'([^\']+)\'', html)
     assert config is not None
     assert '"allowEval":false' in config.group(1)
