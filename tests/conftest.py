@@ -58,7 +58,8 @@ def reader(db: None) -> User:
 def signed_in(user: User | None = None, **client_options: Any) -> Client:
     """A new test client signed in as `user` (a staff user by default); for threads too."""
     if user is None:
-        user = User.objects.filter(username="staff").first() or make_user("staff", is_staff=True)
+        # get_or_create re-reads after a lost race, so threads may call this at once.
+        user, _ = User.objects.get_or_create(username="staff", defaults={"is_staff": True})
     browser = Client(**client_options)
     browser.force_login(user)
     return browser
