@@ -43,6 +43,7 @@ def production(tmp_path: Path) -> dict[str, str]:
         "ALLOWED_HOSTS": "stoat.example.org",
         "STOAT_SCAN_ROOTS": str(tmp_path / "videos"),
         "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
+        "STOAT_CACHE_URL": "redis://127.0.0.1:6379/0",
     }
 
 
@@ -52,6 +53,23 @@ def test_check_deploy_reports_nothing_under_production_settings(tmp_path: Path) 
     )
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_settings_are_what_the_environment_asks_for(tmp_path: Path) -> None:
+    show = (
+        "from django.conf import settings as s; "
+        "print(s.SECURE_PROXY_SSL_HEADER, s.CACHES['default']['BACKEND'], "
+        "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT)"
+    )
+    result = manage(tmp_path, "shell", "-v", "0", "-c", show, **production(tmp_path))
+    assert result.stdout.split() == [
+        "('HTTP_X_FORWARDED_PROTO',",
+        "'https')",
+        "django.core.cache.backends.redis.RedisCache",
+        "True",
+        "True",
+        "True",
+    ], result.stderr
 
 
 def test_check_deploy_does_warn_under_development_settings(tmp_path: Path) -> None:
