@@ -33,8 +33,9 @@ def fast_password_hashing(settings: LazySettings) -> None:
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache() -> Iterator[None]:
-    """Sign-in failure counts (kept in the cache) never leak from one test to the next."""
+def fresh_cache(settings: LazySettings) -> Iterator[None]:
+    """Sign-in failure counts never leak between tests, and a shared Redis is never flushed."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()
     yield
     cache.clear()
