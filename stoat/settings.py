@@ -219,6 +219,20 @@ STOAT_API_PREFIX = "/api/"
 STOAT_LOGIN_FAILURES_PER_USER = int(os.environ.get("STOAT_LOGIN_FAILURES_PER_USER", "5"))
 STOAT_LOGIN_FAILURES_PER_IP = int(os.environ.get("STOAT_LOGIN_FAILURES_PER_IP", "30"))
 STOAT_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("STOAT_LOGIN_LOCKOUT_SECONDS", "900"))
+# Sign-in failure counts live in the cache: per process by default; with several web processes
+# set STOAT_CACHE_URL (redis://host:6379/1) so that they all count together.
+STOAT_CACHE_URL = os.environ.get("STOAT_CACHE_URL", "")
+CACHES: dict[str, Any] = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": STOAT_CACHE_URL,
+            "KEY_PREFIX": os.environ.get("STOAT_QUEUE_NAME", "stoat"),
+        }
+        if STOAT_CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 # Behind a reverse proxy, REMOTE_ADDR is the proxy: name the META key it puts the client in
 # (e.g. HTTP_X_REAL_IP), so sign-in limits count clients rather than the proxy.
 STOAT_CLIENT_IP_HEADER = os.environ.get("STOAT_CLIENT_IP_HEADER", "")
