@@ -199,8 +199,8 @@ def test_a_cancel_between_batches_ends_the_job_at_once_and_queued_batches_read_n
     assert result.outcome is lifecycle.CancelOutcome.REQUESTED
     assert result.job is not None and result.job.status == Status.CANCELLED
     items = [(str(path), 1, 1, False) for path in paths]
-    assert tasks.run_batch(job.pk, 1, items[:2]) == "batch 1 skipped; job ended"
-    assert tasks.run_batch(job.pk, 2, items[2:]) == "batch 2 skipped; job ended"
+    assert tasks.run_batch(job.pk, 1, items[:2]) == "batch skipped; job ended"
+    assert tasks.run_batch(job.pk, 2, items[2:]) == "batch skipped; job ended"
     job.refresh_from_db()
     assert read == []
     assert (job.status, job.processed, job.batches_done, job.batches_reading) == (

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.conf import LazySettings
+from django.utils import timezone
 
 from stoat.scans import lifecycle
 from stoat.scans.lifecycle import CancelOutcome
@@ -154,3 +158,22 @@ def test_a_finished_scan_does_not_block_a_new_one() -> None:
     lifecycle.request_cancel(first.pk)
     second = lifecycle.create_scan("/srv/videos", enqueue=lambda pk: None)
     assert second.created and second.job.pk != first.pk
+
+
+def test_a_batch_is_taken_over_only_from_a_lost_run_and_only_once(settings: LazySettings) -> None:
+    job = make_job(status=Status.RUNNING)
+    lifecycle.plan_batches(job.pk, [4, 4])
+    lifecycle.claim_batch(job.pk, 1, "host-a:1")
+    lifecycle.claim_batch(job.pk, 2, "host-b:2")
+    # Batch 2's run claimed it longer ago than any task may run: it is gone.
+    ScanBatch.objects.filter(job=job, number=2).update(
+        started_at=timezone.now() - timedelta(seconds=settings.Q_CLUSTER["timeout"] + 1)
+    )
+
+    assert lifecycle.take_over_batch(job.pk, 1, "host-c:3", job_silent=False) is False
+    assert lifecycle.take_over_batch(job.pk, 2, "host-c:3", job_silent=False) is True
+    assert lifecycle.take_over_batch(job.pk, 2, "host-d:4", job_silent=False) is False
+    # A silent job has no live reader, so any of its claimed batches may be taken over.
+    assert lifecycle.take_over_batch(job.pk, 1, "host-d:4", job_silent=True) is True
+    workers = dict(ScanBatch.objects.filter(job=job).values_list("number", "worker"))
+    assert workers == {1: "host-d:4", 2: "host-c:3"}

@@ -71,7 +71,7 @@ def test_a_batch_of_a_job_that_ended_does_no_work_but_still_ends(library_dir: Pa
     lifecycle.finish(job.pk, Status.FAILED, error="ended elsewhere")
     item = (str(make_clip(library_dir / "a.mp4")), 1, 1, False)
 
-    assert tasks.run_batch(job.pk, 1, [item]) == "batch 1 skipped; job ended"
+    assert tasks.run_batch(job.pk, 1, [item]) == "batch skipped; job ended"
     assert Video.objects.count() == 0
     assert ScanBatch.objects.get(job=job).status == BatchStatus.DONE
 
@@ -89,8 +89,8 @@ def test_batches_after_a_cancel_do_no_work_and_the_job_ends_without_waiting_for_
     assert Job.objects.get(pk=job.pk).status == Status.CANCELLED
     item = (str(clip), 1, 1, False)
 
-    assert tasks.run_batch(job.pk, 1, [item]) == "batch 1 skipped; job ended"
-    assert tasks.run_batch(job.pk, 2, [item]) == "batch 2 skipped; job ended"
+    assert tasks.run_batch(job.pk, 1, [item]) == "batch skipped; job ended"
+    assert tasks.run_batch(job.pk, 2, [item]) == "batch skipped; job ended"
     assert Video.objects.count() == 0
     assert Job.objects.get(pk=job.pk).batches_done == 2
 
@@ -105,8 +105,8 @@ def test_a_batch_delivered_twice_reads_its_files_once(library_dir: Path) -> None
     first = tasks.run_batch(job.pk, 1, items)
     second = tasks.run_batch(job.pk, 1, items)
 
-    assert first == "batch 1 read 2 of 2; job complete"
-    assert second == "batch 1 was already taken"
+    assert first == "batch done; job complete"
+    assert second == "batch already taken"
     job.refresh_from_db()
     assert (job.processed, job.new, job.batches_done) == (2, 2, 1)
 

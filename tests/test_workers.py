@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import settings
+from django.conf import LazySettings, settings
 from django.db import connection
 
 from stoat.library.models import Video
 from stoat.scans import lifecycle
 from stoat.scans.models import BatchStatus, Job, ScanBatch, Status
-from stoat.scans.tasks import queued_tasks
+from stoat.scans.tasks import queued_tasks, reap_lost_jobs
 from tests.media import make_clip
 from tests.worker import Host, holds_for, start_host, stop_cluster, wait_for
 
@@ -148,7 +148,9 @@ def test_a_host_stopped_for_a_restart_finishes_what_it_took_and_the_scan_complet
     hosts["host-b"].wait_ready()
 
 
-def test_a_host_killed_mid_scan_loses_only_what_it_held(hosts: Hosts, library_dir: Path) -> None:
+def test_a_host_killed_mid_scan_loses_only_what_it_held_and_the_job_fails_worker_lost(
+    hosts: Hosts, library_dir: Path, settings: LazySettings
+) -> None:
     host_a, host_b = hosts["host-a"], hosts["host-b"]
     library_of(library_dir)
     job = lifecycle.create_scan(str(library_dir)).job
@@ -181,5 +183,12 @@ def test_a_host_killed_mid_scan_loses_only_what_it_held(hosts: Hosts, library_di
     assert job.batches_done == len(done) < job.batches_total
     # The counters equal the rows stored, even for the batch that died half-way.
     assert Video.objects.count() == job.new == job.processed < FILES
-    # Without a reaper the job stays running: it never claims a completeness it does not have.
+    # Until the reaper runs the job stays running: it never claims a completeness it lacks.
     assert job.status == Status.RUNNING
+
+    # The reaper's schedule, with a heartbeat bound this test can wait for.
+    settings.STOAT_HEARTBEAT_STALE = 1.0
+    wait_for(lambda: reap_lost_jobs() == "ended 1 lost job(s)", 10, "the reaper to end the job")
+    job.refresh_from_db()
+    assert (job.status, job.error.split(":")[0]) == (Status.FAILED, "worker lost")
+    assert Video.objects.count() == job.new == job.processed

@@ -10,10 +10,12 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django_q.brokers import get_broker
+from django_q.exceptions import TimeoutException
 from django_q.tasks import async_task
 
+from stoat.library.models import Video, display_path, path_key
 from stoat.scans import lifecycle
-from stoat.scans.models import Job, Status
+from stoat.scans.models import Job, ScanError, Status
 from stoat.scans.scanner import JobEnded, ReadItem, Scanner
 
 log = logging.getLogger(__name__)
@@ -52,11 +54,26 @@ def fail(job_id: int, error: BaseException) -> None:
 
 
 def run_scan(job_id: int) -> str:
-    """Find the files of a pending scan, then read them here or fan them out as batches."""
-    if not lifecycle.claim(job_id):
-        return "not claimed: the job was cancelled or is already running"
+    """Find the files of a pending scan, then read them here or fan them out as batches.
+
+    A re-delivered task (its worker was lost) resumes the job if the reaper has not ended it.
+    """
+    if lifecycle.claim(job_id):
+        prefix = ""
+    elif lifecycle.resume(job_id):
+        prefix = "resumed; "
+    else:
+        return "not claimed: the job was cancelled, ended, or is running elsewhere"
     job = Job.objects.get(pk=job_id)
     scanner = Scanner(job)
+    try:
+        return prefix + scan_in_task(job_id, scanner)
+    except TimeoutException:
+        # django-q2's task timeout fired (SIGALRM): keep what was stored, end as timeout.
+        return f"stopped by the task timeout; job {lifecycle.conclude(job_id, timed_out=True)}"
+
+
+def scan_in_task(job_id: int, scanner: Scanner) -> str:
     try:
         found = scanner.find()
         if found is None:
@@ -93,26 +110,76 @@ def worker_name() -> str:
     return f"{settings.STOAT_WORKER_NAME}:{os.getpid()}"
 
 
+def not_yet_read(job_id: int, items: list[ReadItem]) -> list[ReadItem]:
+    """The items a lost run of this batch did not store (as a video or as an error) yet."""
+    stored = set(
+        Video.objects.filter(path_key__in=[path_key(i.path) for i in items]).values_list(
+            "path_key", "size", "mtime_ns"
+        )
+    )
+    failed = set(
+        ScanError.objects.filter(
+            job_id=job_id, path__in=[display_path(i.path) for i in items]
+        ).values_list("path", flat=True)
+    )
+    return [
+        i
+        for i in items
+        if (path_key(i.path), i.size, i.mtime_ns) not in stored
+        and display_path(i.path) not in failed
+    ]
+
+
 def run_batch(job_id: int, number: int, items: list[ItemTuple]) -> str:
-    """Read one batch of a fanned-out scan; the last batch to end concludes the job."""
-    if not lifecycle.claim_batch(job_id, number, worker_name()):
-        return f"batch {number} was already taken"
+    """Read one batch of a fanned-out scan; the last batch to end concludes the job.
+
+    A batch re-delivered after its worker was lost skips the files that run already stored.
+    """
+    to_read = [ReadItem(*item) for item in items]
+    job = Job.objects.filter(pk=job_id).first()
+    silent = job is not None and lifecycle.is_silent(job)
+    if lifecycle.claim_batch(job_id, number, worker_name()):
+        taken_over = False
+    elif lifecycle.take_over_batch(job_id, number, worker_name(), job_silent=silent):
+        taken_over = True
+    else:
+        return "batch already taken"
+    if taken_over or silent:
+        # Re-delivered after its worker was lost (or long queued): revive the heartbeat unless
+        # another batch did first; a reaped job is not running, so start_batch refuses it.
+        lifecycle.resume_batch(job_id)
+        to_read = not_yet_read(job_id, to_read)
     if not lifecycle.start_batch(job_id):
         # Cancelled or ended before this batch began: it reads nothing, only counts itself.
         outcome = lifecycle.end_batch(job_id, number, read=0, started=False)
-        return f"batch {number} skipped; job {outcome or 'ended'}"
+        return f"batch skipped; job {outcome or 'ended'}"
     scanner = Scanner(Job.objects.get(pk=job_id))
     result = ""
     try:
-        scanner.read(ReadItem(*item) for item in items)
+        scanner.read(to_read)
     except JobEnded:
         result = "the job ended elsewhere"
+    except TimeoutException:
+        scanner.timed_out = True
     except Exception as error:
         fail(job_id, error)
         result = "failed"
     # Every claimed batch is ended, so only a lost worker leaves one running.
     outcome = lifecycle.end_batch(
-        job_id, number, read=scanner.files_read, timed_out=time.time() > scanner.deadline
+        job_id,
+        number,
+        read=scanner.files_read,
+        timed_out=scanner.timed_out or time.time() > scanner.deadline,
     )
-    ending = f"job {outcome}" if outcome else "job not concluded by this batch"
-    return result or f"batch {number} read {scanner.files_read} of {len(items)}; {ending}"
+    return result or f"batch done; job {outcome or 'still running'}"
+
+
+def reap_lost_jobs() -> str:
+    """Run by a django-q2 schedule: end the running jobs whose worker went silent.
+
+    Batches of a fanned-out job may sit in the queue behind other work; only once nothing waits
+    there is such a job's silence proof that its workers were lost.
+    """
+    queued = get_broker().queue_size()
+    ended = lifecycle.reap_lost(waiting_batches_may_be_queued=bool(queued))
+    return f"ended {ended} lost job(s)"
