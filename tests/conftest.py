@@ -110,6 +110,13 @@ def sync_tasks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def no_task_left_in_redis(settings: LazySettings) -> None:
+    """A Redis queue outlives a test's transaction: each test starts with it empty."""
+    if settings.STOAT_BROKER_URL:
+        get_broker().purge_queue()
+
+
 @pytest.fixture
 def empty_queue() -> Iterator[None]:
     """An empty broker queue before and after: a Redis queue outlives the test's transaction."""
