@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -112,10 +113,19 @@ def read_job(page: Page, started: float = 0.0) -> JobState:
     return JobState(raw["status"], raw["bar"], raw["stats"], time.monotonic() - started)
 
 
+def has_ended(state: JobState) -> bool:
+    return state.status in TERMINAL
+
+
+def is_reading(state: JobState) -> bool:
+    """Running and past the walk, with some files read: the bar shows a share."""
+    return state.status == "running" and state.bar is not None and state.done[0] > 0
+
+
 def watch_job(
-    page: Page, until: tuple[str, ...] = TERMINAL, timeout: float = 90.0
+    page: Page, until: Callable[[JobState], bool] = has_ended, timeout: float = 90.0
 ) -> list[JobState]:
-    """What the job panel showed, looked at every 0.1 s, until its status is one of `until`."""
+    """Each different state the job panel showed, looked at every 0.1 s, up to `until`."""
     started = time.monotonic()
     seen: list[JobState] = []
     while True:
@@ -126,9 +136,9 @@ def watch_job(
             seen[-1].stats,
         ):
             seen.append(state)
-        if state.status in until:
+        if until(state):
             return seen
-        assert state.elapsed < timeout, f"job still {state.status} after {timeout}s: {seen[-3:]}"
+        assert state.elapsed < timeout, f"no end in sight after {timeout}s: {seen[-3:]}"
         page.wait_for_timeout(100)
 
 
