@@ -54,6 +54,12 @@ def browser_type_launch_args(
 
 
 @pytest.fixture(scope="session")
+def base_url() -> str | None:
+    """None: journeys open pages by full address, since the newcomer's app has its own."""
+    return None
+
+
+@pytest.fixture(scope="session")
 def browser_run_folder(request: pytest.FixtureRequest) -> Iterator[Path]:
     """This run's own temporary folder (kept, and named at the end, when a journey failed)."""
     folder = Path(tempfile.mkdtemp(prefix="stoat-browser-"))
@@ -116,7 +122,7 @@ def context(new_context: CreateContextCallback, recorder: Recorder) -> BrowserCo
 def open_context(
     new_context: CreateContextCallback, recorder: Recorder
 ) -> Callable[..., BrowserContext]:
-    """Another watched context, for a journey that needs a second browser profile."""
+    """Another watched context (the late-cancel tab, whose clock is held apart from the first)."""
 
     def open_watched(**options: Any) -> BrowserContext:
         return recorder.watch(new_context(**options))

@@ -32,6 +32,9 @@ def test_searching_sorting_and_paging_the_library_then_opening_a_video(
     assert watch_job(page)[-1].done == (EPISODES + 2, EPISODES + 2)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Library").click()
+    # Typing before htmx has set up the page would search by nothing: wait for the load.
+    page.wait_for_url(stoat.url + "/")
+    page.wait_for_load_state()
     search = page.get_by_role("searchbox", name="Search")
     search.fill("shelf")
     expect(page.locator("#results .meta")).to_have_text("62 videos matching “shelf”")

@@ -62,7 +62,7 @@ def test_without_javascript_a_scan_starts_and_cancels_through_plain_forms(
         page.reload()
     expect(row.locator(".badge")).to_have_text("cancelled")
     row.get_by_role("link", name=str(job_id), exact=True).click()
-    assert page.url == job_url
+    page.wait_for_url(job_url)
     last = read_job(page)
     assert last.status == "cancelled"
     done, found = last.done
