@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from stoat.api.urls import urls as api_urls
 from stoat.library import views as library_views
 from stoat.scans import views as scan_views
 
@@ -28,4 +29,5 @@ urlpatterns = [
     path("", include(library_urls)),
     path("jobs/", include(scan_urls)),
     path("admin/", admin.site.urls),
+    path("api/v1/", api_urls),
 ]

@@ -34,7 +34,11 @@ def check_scan_path(path: str) -> str:
     path = path.strip()
     if not path:
         raise InvalidPath("Enter the path of a folder to scan.")
-    if "\x00" in path or len(path.encode("utf-8", "surrogateescape")) > MAX_PATH_LENGTH:
+    try:
+        encoded = path.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        encoded = b"\x00"  # a lone surrogate names no file on any disk
+    if b"\x00" in encoded or len(encoded) > MAX_PATH_LENGTH:
         raise InvalidPath("That is not a usable path.")
     if not os.path.isabs(path):
         raise InvalidPath(f"Give an absolute path (starting with /), not {path!r}.")

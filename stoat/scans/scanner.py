@@ -237,12 +237,14 @@ class Scanner:
         rows = Video.objects.filter(folder__startswith=root).values_list(
             "path_key", "folder", "size", "mtime_ns", "missing"
         )
+        # Files under a folder that could not be listed are not known to be gone.
+        unlisted = tuple(display_path(f).rstrip("/") + "/" for f in failed_folders)
         in_scope: set[str] = set()
         for key, folder, size, mtime_ns, missing in rows.iterator(chunk_size=5000):
             known[key] = (size, mtime_ns, missing)
-            if folder == root or (job.recursive and folder.startswith(prefix)):
+            in_walk = folder == root or (job.recursive and folder.startswith(prefix))
+            if in_walk and not (folder + "/").startswith(unlisted):
                 in_scope.add(key)
-        skip_prefixes = tuple(display_path(f).rstrip("/") + "/" for f in failed_folders)
         to_read: list[ReadItem] = []
         came_back: list[str] = []
         unchanged = 0
@@ -257,9 +259,6 @@ class Scanner:
             else:
                 to_read.append(ReadItem(entry.path, entry.size, entry.mtime_ns, seen is not None))
         gone = [key for key in in_scope if not known[key][2]]
-        if skip_prefixes:
-            folders = dict(Video.objects.filter(path_key__in=gone).values_list("path_key", "path"))
-            gone = [k for k in gone if not folders.get(k, "").startswith(skip_prefixes)]
         with transaction.atomic():
             for chunk in chunks(came_back, 500):
                 Video.objects.filter(path_key__in=chunk).update(

@@ -15,6 +15,8 @@ from stoat.scans.models import Job, Status
 
 JOBS_PER_PAGE = 25
 ERRORS_SHOWN = 500
+# While a scan runs, each poll re-sends only its latest errors.
+ERRORS_SHOWN_WHILE_RUNNING = 20
 
 
 def jobs_page(request: HtmxHttpRequest, form: ScanForm, status: int = 200) -> HttpResponse:
@@ -50,11 +52,12 @@ def start_scan(request: HtmxHttpRequest) -> HttpResponse:
 def render_job(
     request: HtmxHttpRequest, job: Job, *, status: int = 200, message: str = ""
 ) -> HttpResponse:
-    context = {
-        "job": job,
-        "message": message,
-        "scan_errors": job.scan_errors.all()[:ERRORS_SHOWN],
-    }
+    errors = job.scan_errors.all()
+    if job.is_active:
+        errors = errors.order_by("-id")[:ERRORS_SHOWN_WHILE_RUNNING]
+    else:
+        errors = errors[:ERRORS_SHOWN]
+    context = {"job": job, "message": message, "scan_errors": errors}
     if not request.htmx:
         return render(request, "scans/job.html", context, status=status)
     response = render(request, "scans/_progress.html", context, status=status)

@@ -109,7 +109,7 @@ def test_cancel_in_a_tab_that_missed_the_end_explains_the_409(
     expect(stale.get_by_role("heading", name=f"Scan #{job_id}")).to_be_visible()
     expect(stale.get_by_role("navigation", name="Main")).to_be_visible()
     # The 409 also brought the rest of the page up to date.
-    expect(stale.get_by_text("None — every file was read.")).to_be_visible()
+    expect(stale.get_by_text("None — every file found was read.")).to_be_visible()
     stale.clock.resume()
     stale.wait_for_timeout(1500)
     assert polls.polls_after(clicked) == 0

@@ -9,7 +9,7 @@ from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -83,7 +83,7 @@ def rate(value: float | None) -> str:
 def when(moment: datetime | None) -> SafeString:
     """A relative time with the exact timestamp on hover."""
     if moment is None:
-        return format_html("<span>–</span>")
+        return mark_safe("<span>–</span>")
     local = timezone.localtime(moment)
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',

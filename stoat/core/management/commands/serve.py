@@ -31,15 +31,19 @@ class Command(BaseCommand):
             nonlocal stopping
             stopping = True
 
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         self.stdout.write(f"stoat is running at http://{options['addr']}/ (Ctrl-C stops it)")
-        # One child ending (a crash) takes the others down, so nothing half-runs unnoticed.
-        while not stopping and all(child.poll() is None for child in children):
-            time.sleep(0.2)
+        try:
+            # One child ending (a crash) takes the others down, so nothing half-runs unnoticed.
+            while not stopping and all(child.poll() is None for child in children):
+                time.sleep(0.2)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         for child in children:
             if child.poll() is None:
-                child.send_signal(signal.SIGINT)
+                # SIGTERM: children of a backgrounded shell job ignore SIGINT.
+                child.terminate()
         for child in children:
             try:
                 child.wait(timeout=15)

@@ -1,0 +1,36 @@
+"""The JSON API under /api/v1/: the endpoints and answers of the service stoat replaces."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+from ninja.operation import Operation
+
+from stoat.api import jobs, videos
+from stoat.api.docs import ServerRenderedDocs
+from stoat.api.errors import install_error_handlers, reject_unknown_query
+
+DESCRIPTION = (
+    "Scan folders for videos, follow the scan jobs, and read the library. "
+    'Errors always have the shape {"detail": {"code": "NOT_FOUND", "message": "..."}}.'
+)
+
+
+class StoatAPI(NinjaAPI):
+    def get_openapi_operation_id(self, operation: Operation) -> str:
+        """The view's own name (`list_videos`), as generated clients name their methods."""
+        return operation.view_func.__name__
+
+
+# Authentication, when added, goes here once (`auth=`) and covers every router below.
+api = StoatAPI(
+    title="stoat API",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api-1",
+    docs=ServerRenderedDocs(),
+)
+install_error_handlers(api)
+# Applied first, so it still sees ninja's operation when more decorators wrap it later.
+api.add_decorator(reject_unknown_query, mode="view")
+api.add_router("/videos", videos.router)
+api.add_router("/jobs", jobs.router)

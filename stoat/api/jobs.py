@@ -1,0 +1,110 @@
+"""/api/v1/jobs: scan jobs, their progress and results, and cancelling them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.http import HttpRequest
+from ninja import P, PathEx, QueryEx, Router
+
+from stoat.api.errors import ApiError, not_found
+from stoat.api.schemas import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    ErrorOut,
+    JobListOut,
+    JobOut,
+    JobResultOut,
+    ScanErrorOut,
+)
+from stoat.scans import lifecycle
+from stoat.scans.lifecycle import CancelOutcome
+from stoat.scans.models import Job, Status
+
+router = Router(tags=["jobs"])
+
+# Job ids are sent as strings (as the older service did); these are the ones that can exist.
+JOB_ID = P(pattern=r"^[1-9][0-9]{0,17}$", description="The job's id, as returned by a scan.")
+# A job's result lists this many file errors; `errors_total` counts them all.
+ERRORS_LISTED = 1000
+# States whose counters are a result worth reporting (timeout keeps its partial result too).
+HAS_RESULT = (Status.COMPLETE, Status.CANCELLED, Status.TIMEOUT)
+
+
+def job_result(job: Job) -> JobResultOut | None:
+    if job.status not in HAS_RESULT:
+        return None
+    errors = job.scan_errors.values_list("path", "message")[:ERRORS_LISTED]
+    return JobResultOut(
+        scanned=job.processed,
+        new=job.new,
+        updated=job.updated,
+        skipped=job.skipped_total,
+        errors=[ScanErrorOut(path=path, error=message) for path, message in errors],
+        errors_total=job.scan_errors.count(),
+    )
+
+
+def job_json(job: Job) -> JobOut:
+    return JobOut(
+        job_id=str(job.pk),
+        status=Status(job.status),
+        progress=job.fraction,
+        result=job_result(job),
+        error=job.error or None,
+        path=job.path,
+        recursive=job.recursive,
+        cancel_requested=job.cancel_requested_at is not None,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+@router.get("", response={200: JobListOut, 400: ErrorOut, 422: ErrorOut}, summary="The job history")
+def list_jobs(
+    request: HttpRequest,
+    status: QueryEx[Status | Literal[""] | None, P(description="Only jobs in this state.")] = None,
+    limit: QueryEx[int, P(ge=1, le=MAX_LIMIT, description="Jobs per page.")] = DEFAULT_LIMIT,
+    offset: QueryEx[int, P(ge=0, le=MAX_OFFSET, description="Jobs to skip.")] = 0,
+) -> JobListOut:
+    """Jobs, newest first."""
+    jobs = Job.objects.order_by("-created_at", "-id")
+    if status:
+        jobs = jobs.filter(status=status)
+    page = jobs[offset : offset + limit]
+    return JobListOut(
+        jobs=[job_json(job) for job in page], total=jobs.count(), limit=limit, offset=offset
+    )
+
+
+@router.get(
+    "/{job_id}",
+    response={200: JobOut, 400: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="A job's status, progress and result",
+)
+def job_detail(request: HttpRequest, job_id: PathEx[str, JOB_ID]) -> JobOut:
+    job = Job.objects.filter(pk=int(job_id)).first()
+    if job is None:
+        raise not_found(f"Job {job_id} not found")
+    return job_json(job)
+
+
+@router.post(
+    "/{job_id}/cancel",
+    response={200: JobOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Cancel a pending or running job",
+)
+def cancel_job(request: HttpRequest, job_id: PathEx[str, JOB_ID]) -> JobOut:
+    """A pending job ends at once; a running one stops at its next file."""
+    result = lifecycle.request_cancel(int(job_id))
+    if result.job is None:
+        raise not_found(f"Job {job_id} not found")
+    if result.outcome is CancelOutcome.TERMINAL:
+        raise ApiError(
+            409,
+            "ALREADY_TERMINAL",
+            f"Job {job_id} had already ended as {result.job.status}; there is nothing to cancel.",
+        )
+    return job_json(result.job)

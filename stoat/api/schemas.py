@@ -1,0 +1,127 @@
+"""The JSON the API reads and writes, with the field names the older service used."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, get_args
+
+from ninja import Schema
+from pydantic import ConfigDict, Field
+
+from stoat.library.queries import DEFAULT_SORT as LIBRARY_DEFAULT_SORT
+from stoat.library.queries import SORTS
+from stoat.scans.models import Status
+
+# Ids are SQLite/PostgreSQL 64-bit integers: a larger number is no id (and would overflow).
+MAX_ID = 2**63 - 1
+# Deeper pages than this are never useful and keep OFFSET far from integer overflow.
+MAX_OFFSET = 10**9
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 20
+MAX_QUERY_LENGTH = 500
+
+SortKey = Literal["name", "-name", "added", "-added", "duration", "-duration", "size", "-size"]
+assert set(get_args(SortKey)) == set(SORTS), "the API's sort names are the library's"
+DEFAULT_SORT: SortKey = "name"
+assert DEFAULT_SORT == LIBRARY_DEFAULT_SORT
+
+
+class ErrorDetail(Schema):
+    code: str = Field(examples=["NOT_FOUND"])
+    message: str = Field(examples=["Job 123 not found"])
+
+
+class ErrorOut(Schema):
+    detail: ErrorDetail
+
+
+class VideoOut(Schema):
+    id: int
+    path: str
+    filename: str
+    folder: str
+    container: str
+    duration: float | None = Field(description="Seconds.")
+    duration_frames: int | None
+    frame_rate_numerator: int | None
+    frame_rate_denominator: int | None
+    width: int
+    height: int
+    video_codec: str = Field(examples=["h264"])
+    audio_codec: str | None = Field(examples=["aac"])
+    bit_rate: int | None
+    file_size: int = Field(description="Bytes.")
+    thumbnail_path: str | None = Field(description="The JPEG on the server, if one was made.")
+    thumbnail_url: str
+    missing: bool = Field(description="The last scan of its folder did not find the file.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class VideoListOut(Schema):
+    videos: list[VideoOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class VideoSearchOut(Schema):
+    videos: list[VideoOut]
+    total: int
+    query: str
+    limit: int
+    offset: int
+
+
+class ScanIn(Schema):
+    # Strict: `"recursive": "no"` is a mistake to report, not a truthy string.
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    path: str = Field(examples=["/srv/videos"], description="An absolute folder path.")
+    recursive: bool = True
+
+
+class ScanStartOut(Schema):
+    job_id: str
+    created: bool = Field(description="False when an active scan already covers the folder.")
+    status: Status
+    message: str
+
+
+class ScanErrorOut(Schema):
+    path: str
+    error: str
+
+
+class JobResultOut(Schema):
+    scanned: int
+    new: int
+    updated: int
+    skipped: int
+    errors: list[ScanErrorOut]
+    errors_total: int = Field(description="All file errors; `errors` lists the first 1000.")
+
+
+class JobOut(Schema):
+    job_id: str
+    status: Status
+    progress: float | None = Field(
+        ge=0.0, le=1.0, description="Share of files read; null until the file count is known."
+    )
+    result: JobResultOut | None = Field(
+        description="Set once the job is complete, cancelled or timed out."
+    )
+    error: str | None
+    path: str
+    recursive: bool
+    cancel_requested: bool
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class JobListOut(Schema):
+    jobs: list[JobOut]
+    total: int
+    limit: int
+    offset: int

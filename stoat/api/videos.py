@@ -1,0 +1,195 @@
+"""/api/v1/videos: the library, as the pages show it, and scans started from a client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import FileResponse, HttpRequest
+from django.urls import reverse
+from ninja import P, PathEx, QueryEx, Router
+from ninja import Status as Answer
+
+from stoat.api.errors import ApiError, not_found
+from stoat.api.schemas import (
+    DEFAULT_LIMIT,
+    DEFAULT_SORT,
+    MAX_ID,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    MAX_QUERY_LENGTH,
+    ErrorOut,
+    ScanIn,
+    ScanStartOut,
+    SortKey,
+    VideoListOut,
+    VideoOut,
+    VideoSearchOut,
+)
+from stoat.library.models import Video
+from stoat.library.queries import library_videos
+from stoat.library.services import FileNotDeletable, delete_video
+from stoat.library.views import thumbnail_response
+from stoat.scans import lifecycle
+from stoat.scans.models import Status
+from stoat.scans.paths import InvalidPath, PathNotAllowed, check_scan_path
+
+router = Router(tags=["videos"])
+
+LIMIT = P(ge=1, le=MAX_LIMIT, description=f"Videos per page, 1–{MAX_LIMIT}.")
+OFFSET = P(ge=0, le=MAX_OFFSET, description="Videos to skip.")
+VIDEO_ID = P(ge=1, le=MAX_ID, description="The video's id.")
+JPEG: dict[str, Any] = {
+    "responses": {
+        200: {
+            "description": "The thumbnail, or a placeholder when none could be made.",
+            "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+}
+
+
+def video_json(video: Video) -> VideoOut:
+    thumbnail = str(settings.STOAT_THUMB_DIR / video.thumbnail) if video.thumbnail else None
+    return VideoOut(
+        id=video.pk,
+        path=video.path,
+        filename=video.filename,
+        folder=video.folder,
+        container=video.container,
+        duration=video.duration,
+        duration_frames=video.duration_frames,
+        frame_rate_numerator=video.frame_rate_num,
+        frame_rate_denominator=video.frame_rate_den,
+        width=video.width,
+        height=video.height,
+        video_codec=video.video_codec,
+        audio_codec=video.audio_codec or None,
+        bit_rate=video.bit_rate,
+        file_size=video.size,
+        thumbnail_path=thumbnail,
+        thumbnail_url=reverse("api-1:video_thumbnail", kwargs={"video_id": video.pk}),
+        missing=video.missing,
+        created_at=video.created_at,
+        updated_at=video.updated_at,
+    )
+
+
+def get_video(video_id: int) -> Video:
+    video = Video.objects.filter(pk=video_id).first()
+    if video is None:
+        raise not_found(f"Video {video_id} not found")
+    return video
+
+
+@router.get(
+    "", response={200: VideoListOut, 400: ErrorOut, 422: ErrorOut}, summary="List the library"
+)
+def list_videos(
+    request: HttpRequest,
+    limit: QueryEx[int, LIMIT] = DEFAULT_LIMIT,
+    offset: QueryEx[int, OFFSET] = 0,
+    sort: QueryEx[
+        SortKey, P(description="Order: name, added, duration or size; - reverses.")
+    ] = DEFAULT_SORT,
+) -> VideoListOut:
+    """The videos found by scans (missing files left out), a page at a time."""
+    videos = library_videos(Video.objects.all(), sort=sort)
+    page = videos[offset : offset + limit]
+    return VideoListOut(
+        videos=[video_json(v) for v in page], total=videos.count(), limit=limit, offset=offset
+    )
+
+
+@router.get(
+    "/search",
+    response={200: VideoSearchOut, 400: ErrorOut, 422: ErrorOut},
+    summary="Search by file name or folder",
+)
+def search_videos(
+    request: HttpRequest,
+    q: QueryEx[str, P(min_length=1, max_length=MAX_QUERY_LENGTH, description="Text to find.")],
+    limit: QueryEx[int, LIMIT] = DEFAULT_LIMIT,
+    offset: QueryEx[int, OFFSET] = 0,
+    sort: QueryEx[SortKey, P(description="Order of the results.")] = DEFAULT_SORT,
+) -> VideoSearchOut:
+    """Videos whose file name or path contains `q` (any case)."""
+    videos = library_videos(Video.objects.all(), query=q, sort=sort)
+    page = videos[offset : offset + limit]
+    return VideoSearchOut(
+        videos=[video_json(v) for v in page],
+        total=videos.count(),
+        query=q,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post(
+    "/scan",
+    response={202: ScanStartOut, 400: ErrorOut, 403: ErrorOut, 422: ErrorOut},
+    summary="Scan a folder",
+)
+def start_scan(request: HttpRequest, body: ScanIn) -> Answer[ScanStartOut]:
+    """Start a scan job, or point at the active one that already covers the folder (202 both)."""
+    try:
+        path = check_scan_path(body.path)
+    except InvalidPath as error:
+        raise ApiError(400, "INVALID_PATH", str(error)) from error
+    except PathNotAllowed as error:
+        raise ApiError(403, "PATH_NOT_ALLOWED", str(error)) from error
+    except UnicodeError as error:
+        # JSON may carry lone surrogates (`"\ud800"`) that no file name can hold.
+        raise ApiError(400, "INVALID_PATH", "That is not a usable path.") from error
+    start = lifecycle.create_scan(path, body.recursive)
+    if start.created:
+        message = f"Scan of {start.job.path} queued."
+    else:
+        message = f"{start.job.path} is already being scanned: this is that job (none was added)."
+    answer = ScanStartOut(
+        job_id=str(start.job.pk),
+        created=start.created,
+        status=Status(start.job.status),
+        message=message,
+    )
+    return Answer(202, answer)
+
+
+@router.get(
+    "/{video_id}",
+    response={200: VideoOut, 400: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="One video",
+)
+def video_detail(request: HttpRequest, video_id: PathEx[int, VIDEO_ID]) -> VideoOut:
+    return video_json(get_video(video_id))
+
+
+@router.get(
+    "/{video_id}/thumbnail",
+    response={200: None, 400: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    openapi_extra=JPEG,
+    summary="The video's thumbnail (JPEG)",
+)
+def video_thumbnail(request: HttpRequest, video_id: PathEx[int, VIDEO_ID]) -> FileResponse:
+    return thumbnail_response(get_video(video_id))
+
+
+@router.delete(
+    "/{video_id}",
+    response={204: None, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Remove a video from the library",
+)
+def remove_video(
+    request: HttpRequest,
+    video_id: PathEx[int, VIDEO_ID],
+    delete_file: QueryEx[bool, P(description="Also delete the file (inside a scan root).")] = False,
+) -> Answer[None]:
+    """Forget the video and its thumbnail; with `delete_file=true` remove the file from disk too."""
+    video = get_video(video_id)
+    try:
+        delete_video(video, delete_file=delete_file)
+    except PathNotAllowed as error:
+        raise ApiError(403, "PATH_NOT_ALLOWED", str(error)) from error
+    except FileNotDeletable as error:
+        raise ApiError(409, "FILE_NOT_DELETABLE", str(error)) from error
+    return Answer(204, None)

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from tests.api.conftest import body
+
+pytestmark = pytest.mark.django_db
+
+OPERATIONS = {
+    ("get", "/api/v1/videos"),
+    ("get", "/api/v1/videos/search"),
+    ("get", "/api/v1/videos/{video_id}"),
+    ("delete", "/api/v1/videos/{video_id}"),
+    ("get", "/api/v1/videos/{video_id}/thumbnail"),
+    ("post", "/api/v1/videos/scan"),
+    ("get", "/api/v1/jobs"),
+    ("get", "/api/v1/jobs/{job_id}"),
+    ("post", "/api/v1/jobs/{job_id}/cancel"),
+}
+
+
+def test_openapi_document_is_openapi_3_with_every_operation(client: Client) -> None:
+    schema = body(client.get("/api/v1/openapi.json"))
+
+    assert schema["openapi"].startswith("3.")
+    found = {(method, path) for path, item in schema["paths"].items() for method in item}
+    assert found == OPERATIONS
+    error = schema["components"]["schemas"]["ErrorOut"]
+    assert error["properties"]["detail"] == {"$ref": "#/components/schemas/ErrorDetail"}
+
+
+def test_every_operation_documents_its_error_answers(client: Client) -> None:
+    schema = body(client.get("/api/v1/openapi.json"))
+    for item in schema["paths"].values():
+        for spec in item.values():
+            assert {"400", "422"} <= set(spec["responses"])
+    cancel = schema["paths"]["/api/v1/jobs/{job_id}/cancel"]["post"]["responses"]
+    assert set(cancel) == {"200", "400", "404", "409", "422"}
+    scan = schema["paths"]["/api/v1/videos/scan"]["post"]["responses"]
+    assert set(scan) == {"202", "400", "403", "422"}
+
+
+def test_docs_page_lists_every_operation_without_loading_anything_remote(client: Client) -> None:
+    response = client.get("/api/v1/docs")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    page = response.content.decode()
+    for method, path in OPERATIONS:
+        assert f"<code>{method.upper()} {path}</code>" in page
+    assert 'href="/api/v1/openapi.json"' in page
+    remote = re.findall(r'(?:src|href)="(?:https?:)?//[^"]*"', page)
+    assert remote == []
+
+
+def test_docs_page_shows_parameter_limits_and_schemas(client: Client) -> None:
+    page = client.get("/api/v1/docs").content.decode()
+    assert "integer, ≥ 1, ≤ 100, default 20" in page
+    assert 'id="schema-JobOut"' in page
+    assert "<code>delete_file</code>" in page
+
+
+def test_operation_ids_are_the_short_names_clients_generate_methods_from(client: Client) -> None:
+    schema = body(client.get("/api/v1/openapi.json"))
+    ids = {spec["operationId"] for item in schema["paths"].values() for spec in item.values()}
+    assert ids == {
+        "list_videos",
+        "search_videos",
+        "video_detail",
+        "remove_video",
+        "video_thumbnail",
+        "start_scan",
+        "list_jobs",
+        "job_detail",
+        "cancel_job",
+    }

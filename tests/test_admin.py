@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from stoat.scans.models import Job, ScanError, Status
+from tests.conftest import make_job
+from tests.test_views import make_video
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client: Client) -> Client:
+    user = User.objects.create_superuser("admin", "admin@example.com", "pw-for-tests-only")
+    client.force_login(user)
+    return client
+
+
+def test_job_changelist_and_change_view_load(admin_client: Client) -> None:
+    job = make_job(status=Status.RUNNING, path="/srv/movies", found=3)
+    ScanError.objects.create(job=job, path="/srv/movies/bad.mp4", message="broken")
+
+    listing = admin_client.get(reverse("admin:scans_job_changelist"), {"status__exact": "running"})
+    searched = admin_client.get(reverse("admin:scans_job_changelist"), {"q": "movies"})
+    change = admin_client.get(reverse("admin:scans_job_change", args=[job.pk]))
+
+    assert listing.status_code == searched.status_code == change.status_code == 200
+    assert "/srv/movies" in listing.content.decode()
+    assert "/srv/movies/bad.mp4" in change.content.decode()
+    # Progress fields are shown, never editable.
+    assert 'name="processed"' not in change.content.decode()
+
+
+def test_job_admin_cannot_add_jobs(admin_client: Client) -> None:
+    assert admin_client.get(reverse("admin:scans_job_add")).status_code == 403
+
+
+def test_cancel_action_cancels_active_jobs_and_leaves_finished_ones(admin_client: Client) -> None:
+    pending = make_job()
+    running = make_job(status=Status.RUNNING)
+    done = make_job(status=Status.COMPLETE)
+
+    response = admin_client.post(
+        reverse("admin:scans_job_changelist"),
+        {"action": "cancel_jobs", "_selected_action": [pending.pk, running.pk, done.pk]},
+        follow=True,
+    )
+
+    assert "Cancel requested for 2 job(s); 1 had already ended." in response.content.decode()
+    assert Job.objects.get(pk=pending.pk).status == Status.CANCELLED
+    assert Job.objects.get(pk=running.pk).cancel_requested_at is not None
+    assert Job.objects.get(pk=done.pk).status == Status.COMPLETE
+
+
+def test_video_and_error_admin_pages_load(admin_client: Client) -> None:
+    video = make_video("film.mp4")
+    error = ScanError.objects.create(job=make_job(), path="/x.mp4", message="bad")
+
+    for url in (
+        reverse("admin:library_video_changelist"),
+        reverse("admin:library_video_changelist") + "?q=film&missing__exact=0",
+        reverse("admin:library_video_change", args=[video.pk]),
+        reverse("admin:scans_scanerror_changelist"),
+        reverse("admin:scans_scanerror_change", args=[error.pk]),
+    ):
+        assert admin_client.get(url).status_code == 200, url

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import io
+import signal
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+
+from stoat.library.models import Video
+from stoat.scans import scanner
+from stoat.scans.models import TERMINAL, Job, Status
+from tests.conftest import make_job
+from tests.media import make_clip
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_scan_command_reports_counts_and_exits_zero(library_dir: Path) -> None:
+    make_clip(library_dir / "a.mp4")
+    make_clip(library_dir / "sub" / "b.mp4")
+
+    out, err = run("scan", str(library_dir))
+
+    job = Job.objects.get()
+    assert job.status == Status.COMPLETE
+    assert f"scan #{job.pk}" in out
+    assert "100%" in out
+    assert "complete: 2 new" in out
+    assert Video.objects.count() == 2
+
+
+def test_scan_command_lists_unreadable_files(library_dir: Path) -> None:
+    (library_dir / "bad.mp4").write_bytes(b"\x00" * 100)
+    out, err = run("scan", str(library_dir))
+    assert "1 errors" in out
+    assert str(library_dir / "bad.mp4") in err
+
+
+def test_scan_command_without_recursion_stays_in_the_folder(library_dir: Path) -> None:
+    make_clip(library_dir / "a.mp4")
+    make_clip(library_dir / "sub" / "b.mp4")
+    run("scan", str(library_dir), "--no-recursive")
+    assert list(Video.objects.values_list("filename", flat=True)) == ["a.mp4"]
+
+
+def test_scan_command_refuses_a_bad_path() -> None:
+    with pytest.raises(CommandError, match="not a folder"):
+        run("scan", "/no/such/folder")
+
+
+def test_scan_command_queue_hands_the_job_to_the_workers(
+    library_dir: Path, django_capture_on_commit_callbacks: object
+) -> None:
+    out, err = run("scan", str(library_dir), "--queue")
+    job = Job.objects.get()
+    assert out.strip() == str(job.pk)
+    assert job.status == Status.PENDING
+
+    again, warning = run("scan", str(library_dir), "--queue")
+    assert again.strip() == str(job.pk)
+    assert "already active" in warning
+
+
+def test_scan_command_refuses_to_run_beside_an_active_scan(library_dir: Path) -> None:
+    run("scan", str(library_dir), "--queue")
+    with pytest.raises(CommandError, match="already active"):
+        run("scan", str(library_dir))
+
+
+def test_ctrl_c_cancels_the_scan_and_keeps_what_was_read(
+    library_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for index in range(6):
+        make_clip(library_dir / f"c{index}.mp4")
+    real_read = scanner.read_video
+    reads: list[str] = []
+
+    def read_then_interrupt(item: scanner.ReadItem) -> Video:
+        reads.append(item.path)
+        if len(reads) == 2:
+            signal.raise_signal(signal.SIGINT)
+        return real_read(item)
+
+    monkeypatch.setattr(scanner, "read_video", read_then_interrupt)
+
+    with pytest.raises(SystemExit) as exit_info:
+        run("scan", str(library_dir))
+
+    assert exit_info.value.code == 2
+    job = Job.objects.get()
+    assert (job.status, job.processed, job.new) == (Status.CANCELLED, 2, 2)
+    assert job.cancel_requested_at is not None
+    assert Video.objects.count() == 2
+
+
+def test_jobs_command_lists_and_filters() -> None:
+    assert run("jobs")[0].strip() == "no jobs"
+    make_job(status=Status.COMPLETE, path="/srv/a")
+    make_job(status=Status.FAILED, path="/srv/b")
+
+    everything = run("jobs")[0]
+    failed = run("jobs", "--status", "failed")[0]
+
+    assert "/srv/a" in everything and "/srv/b" in everything
+    assert "/srv/b" in failed and "/srv/a" not in failed
+
+
+def test_cancel_command_follows_the_same_rules_as_the_view(client: Client) -> None:
+    pending = make_job()
+    running = make_job(status=Status.RUNNING)
+
+    assert "cancelled before it started" in run("cancel", str(pending.pk))[0]
+    assert "stops at its next file" in run("cancel", str(running.pk))[0]
+    assert Job.objects.get(pk=pending.pk).status == Status.CANCELLED
+    assert Job.objects.get(pk=running.pk).cancel_requested_at is not None
+
+    with pytest.raises(CommandError, match="not found") as missing:
+        run("cancel", "999")
+    assert missing.value.returncode == 4
+    assert client.post(reverse("scans:cancel", args=[999])).status_code == 404
+
+
+@pytest.mark.parametrize("status", TERMINAL)
+def test_cancel_command_and_view_agree_on_finished_jobs(client: Client, status: str) -> None:
+    job = make_job(status=status)
+
+    with pytest.raises(CommandError, match=f"already ended as {status}") as ended:
+        run("cancel", str(job.pk))
+
+    assert ended.value.returncode == 9
+    assert client.post(reverse("scans:cancel", args=[job.pk])).status_code == 409
+    assert Job.objects.get(pk=job.pk).status == status

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import LazySettings
+
+from stoat.library.models import Video
+from stoat.scans import lifecycle, scanner, tasks
+from stoat.scans.models import Job, Status
+from tests.media import make_clip
+
+pytestmark = pytest.mark.django_db
+
+
+def copies(folder: Path, count: int) -> None:
+    source = make_clip(folder / "source.mp4")
+    for index in range(count - 1):
+        shutil.copy(source, folder / f"copy{index:03d}.mp4")
+
+
+def queued_scan(folder: Path) -> Job:
+    return lifecycle.create_scan(str(folder), enqueue=lambda job_id: None).job
+
+
+def test_a_small_scan_is_read_in_its_own_task(library_dir: Path, sync_tasks: None) -> None:
+    copies(library_dir, 3)
+    job = queued_scan(library_dir)
+
+    assert tasks.run_scan(job.pk) == "complete"
+
+    job.refresh_from_db()
+    assert (job.status, job.new, job.batches_total) == (Status.COMPLETE, 3, 0)
+
+
+def test_a_large_scan_fans_out_and_the_last_batch_concludes_it(
+    library_dir: Path, sync_tasks: None, settings: LazySettings
+) -> None:
+    settings.STOAT_BATCH_MIN = 3
+    settings.STOAT_MAX_BATCHES = 4
+    copies(library_dir, 10)
+    job = queued_scan(library_dir)
+
+    assert tasks.run_scan(job.pk) == "fanned out into 4 batches"
+
+    job.refresh_from_db()
+    assert (job.status, job.batches_total, job.batches_done) == (Status.COMPLETE, 4, 4)
+    assert (job.found, job.processed, job.new) == (10, 10, 10)
+    assert Video.objects.count() == 10
+
+
+def test_split_batches_keeps_every_file_once() -> None:
+    items = [scanner.ReadItem(f"/v/{n}.mp4", n, n, False) for n in range(250)]
+    batches = tasks.split_batches(items)
+    assert [path for batch in batches for path, *_ in batch] == [i.path for i in items]
+    assert tasks.split_batches([]) == []
+
+
+def test_a_cancelled_job_is_not_run(library_dir: Path) -> None:
+    job = queued_scan(library_dir)
+    lifecycle.request_cancel(job.pk)
+    assert tasks.run_scan(job.pk).startswith("not claimed")
+
+
+def test_a_batch_of_a_job_that_ended_does_no_work(library_dir: Path) -> None:
+    job = queued_scan(library_dir)
+    lifecycle.request_cancel(job.pk)
+    item = (str(make_clip(library_dir / "a.mp4")), 1, 1, False)
+    assert tasks.run_batch(job.pk, [item]) == "the job is no longer running"
+    assert Video.objects.count() == 0
+
+
+def test_batches_after_a_cancel_do_no_work_and_the_last_one_ends_the_job(
+    library_dir: Path,
+) -> None:
+    clip = make_clip(library_dir / "a.mp4")
+    job = queued_scan(library_dir)
+    lifecycle.claim(job.pk)
+    lifecycle.progress(job.pk, batches_total=2, found=2, found_final=True)
+    lifecycle.request_cancel(job.pk)
+    item = (str(clip), 1, 1, False)
+
+    assert tasks.run_batch(job.pk, [item]) == "batch done; job still running"
+    assert tasks.run_batch(job.pk, [item]) == "batch done; job cancelled"
+    assert Video.objects.count() == 0
+
+
+def test_a_crashing_scan_ends_failed(library_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(self: scanner.Scanner) -> None:
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(scanner.Scanner, "find", explode)
+    job = queued_scan(library_dir)
+
+    assert tasks.run_scan(job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.status == Status.FAILED and "disk on fire" in job.error
+
+
+def test_a_crashing_batch_ends_the_job_failed(
+    library_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(self: scanner.Scanner, items: object) -> None:
+        raise RuntimeError("bad batch")
+
+    monkeypatch.setattr(scanner.Scanner, "read", explode)
+    job = queued_scan(library_dir)
+    lifecycle.claim(job.pk)
+
+    assert tasks.run_batch(job.pk, []) == "failed"
+    assert Job.objects.get(pk=job.pk).status == Status.FAILED
+
+
+def test_enqueue_puts_the_scan_on_the_broker(library_dir: Path) -> None:
+    from django_q.models import OrmQ
+
+    job = queued_scan(library_dir)
+    tasks.enqueue_scan(job.pk)
+    assert OrmQ.objects.count() == 1
