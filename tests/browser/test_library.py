@@ -51,6 +51,11 @@ def test_searching_sorting_and_paging_the_library_then_opening_a_video(
     expect(page).to_have_url(re.compile(r"[?&]sort=-duration"))
     sort.select_option(label="Name (A–Z)")
     expect(cards.first.locator(".name")).to_have_text("aardvark-wide.mp4")
+    show_missing = page.get_by_label("Show missing files")
+    show_missing.check()
+    expect(page).to_have_url(re.compile(r"[?&]missing=1"))
+    show_missing.uncheck()
+    expect(page).not_to_have_url(re.compile(r"[?&]missing=1"))
 
     pager.get_by_role("link", name="Next →").click()
     expect(pager).to_contain_text("Page 2 of 2")
