@@ -16,6 +16,8 @@ class Recorder:
         self.problems: list[str] = []
         # (status, path) answers a journey provokes on purpose, such as the 409 of a late cancel.
         self.expected: set[tuple[int, str]] = set()
+        self.pages: list[Page] = []
+        # The page whose last state is saved; by default the newest page still open.
         self.page: Page | None = None
 
     def expect_status(self, status: int, path: str) -> None:
@@ -30,7 +32,7 @@ class Recorder:
         return context
 
     def on_page(self, page: Page) -> None:
-        self.page = page
+        self.pages.append(page)
 
     def on_web_error(self, error: WebError) -> None:
         self.problems.append(f"JavaScript error: {error.error}")
@@ -56,7 +58,8 @@ class Recorder:
             )
 
     def save_screenshot(self, folder: Path, name: str) -> Path | None:
-        page = self.page
+        open_pages = [page for page in self.pages if not page.is_closed()]
+        page = self.page or (open_pages[-1] if open_pages else None)
         if page is None or page.is_closed():
             return None
         folder.mkdir(parents=True, exist_ok=True)

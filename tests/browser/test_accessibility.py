@@ -4,11 +4,12 @@ read, and a scan that can be started and cancelled with the keyboard alone."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from tests.browser.server import StoatServer
 from tests.browser.steps import clip_folder, is_reading, read_job, visit, watch_job
@@ -73,7 +74,15 @@ def progress_bars_seen_by_assistive_technology(page: Page) -> list[dict[str, Any
     return bars
 
 
-def test_every_form_field_has_a_label(page: Page, stoat: StoatServer) -> None:
+def test_every_form_field_has_a_label(
+    page: Page, stoat: StoatServer, open_context: Callable[..., BrowserContext]
+) -> None:
+    # A stranger's first page: the sign-in form once stoat asks for one, else the library.
+    stranger = open_context().new_page()
+    stranger.goto(stoat.url + "/")
+    assert unlabelled_fields(stranger) == []
+    stranger.close()
+
     visit(page, stoat, "/")
     scan_box = page.locator("details.scan-box")
     if scan_box.get_attribute("open") is None:
