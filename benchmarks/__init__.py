@@ -1,1 +1,1 @@
-"""Benchmarks that print figures and ratios (run with `python -m benchmarks`)."""
+"""stoat's benchmarks: `python -m benchmarks` builds its own libraries, prints figures, ratios."""

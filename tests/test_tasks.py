@@ -67,11 +67,11 @@ def test_a_batch_of_a_job_that_ended_does_no_work(library_dir: Path) -> None:
     job = queued_scan(library_dir)
     lifecycle.request_cancel(job.pk)
     item = (str(make_clip(library_dir / "a.mp4")), 1, 1, False)
-    assert tasks.run_batch(job.pk, [item]) == "the job is no longer running"
+    assert tasks.run_batch(job.pk, [item]) == "batch skipped; job ended"
     assert Video.objects.count() == 0
 
 
-def test_batches_after_a_cancel_do_no_work_and_the_last_one_ends_the_job(
+def test_batches_after_a_cancel_do_no_work_and_the_job_ends_without_waiting_for_them(
     library_dir: Path,
 ) -> None:
     clip = make_clip(library_dir / "a.mp4")
@@ -79,11 +79,14 @@ def test_batches_after_a_cancel_do_no_work_and_the_last_one_ends_the_job(
     lifecycle.claim(job.pk)
     lifecycle.progress(job.pk, batches_total=2, found=2, found_final=True)
     lifecycle.request_cancel(job.pk)
+    # No batch was reading, so the cancel itself ended the job.
+    assert Job.objects.get(pk=job.pk).status == Status.CANCELLED
     item = (str(clip), 1, 1, False)
 
-    assert tasks.run_batch(job.pk, [item]) == "batch done; job still running"
-    assert tasks.run_batch(job.pk, [item]) == "batch done; job cancelled"
+    assert tasks.run_batch(job.pk, [item]) == "batch skipped; job ended"
+    assert tasks.run_batch(job.pk, [item]) == "batch skipped; job ended"
     assert Video.objects.count() == 0
+    assert Job.objects.get(pk=job.pk).batches_done == 2
 
 
 def test_a_crashing_scan_ends_failed(library_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 import av
 import av.error
 from av.video.frame import VideoFrame
+from av.video.reformatter import VideoReformatter
 
 from stoat.library.probe import ProbeError, first_real_video_stream, open_input
 
@@ -16,6 +18,20 @@ from stoat.library.probe import ProbeError, first_real_video_stream, open_input
 MAX_PACKETS = 300
 # Below this length the first frame is taken; above it, a frame a tenth of the way in.
 SHORT_VIDEO_SECONDS = 4.0
+
+# Building FFmpeg's scaling context costs more than a small conversion itself, and a library's
+# files mostly share a size and format: keep one scaler per process (steps may run in threads).
+_scaler = VideoReformatter()
+_scaler_lock = threading.Lock()
+
+
+def to_rgb(frame: VideoFrame, width: int, height: int) -> VideoFrame:
+    if not _scaler_lock.acquire(blocking=False):
+        return frame.reformat(width=width, height=height, format="rgb24")
+    try:
+        return _scaler.reformat(frame, width=width, height=height, format="rgb24")
+    finally:
+        _scaler_lock.release()
 
 
 def thumbnail_name(key: str) -> str:
@@ -36,6 +52,8 @@ def decode_frame(path: str, duration: float | None) -> VideoFrame:
         stream = first_real_video_stream(container)
         if stream is None:
             raise ProbeError("no video stream to take a thumbnail from")
+        # One frame is wanted: frame threads would decode several ahead and cost a thread start.
+        stream.thread_type = "NONE"
         target = seek_target(duration)
         if target > 0 and stream.time_base:
             try:
@@ -66,7 +84,7 @@ def make_thumbnail(path: str, dest: Path, duration: float | None, max_size: int)
     scale = min(1.0, max_size / max(frame.width, frame.height))
     width = max(2, round(frame.width * scale))
     height = max(2, round(frame.height * scale))
-    image = frame.reformat(width=width, height=height, format="rgb24").to_image()  # type: ignore[no-untyped-call]
+    image = to_rgb(frame, width, height).to_image()  # type: ignore[no-untyped-call]
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".tmp")
     try:

@@ -53,6 +53,8 @@ class Job(models.Model):
     # A large scan is read by several batch tasks; the last one to end finishes the job.
     batches_total = models.IntegerField(default=0)
     batches_done = models.IntegerField(default=0)
+    # Batches reading files right now: a cancelled job ends once none is, not when the queue drains.
+    batches_reading = models.IntegerField(default=0)
     current_file = models.TextField(blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

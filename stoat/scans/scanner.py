@@ -8,11 +8,13 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from stoat.library.models import Video, display_path, path_key
@@ -57,8 +59,7 @@ class JobEnded(Exception):
     """The job stopped running elsewhere (cancelled while pending, reaped); stop writing."""
 
 
-@dataclass(frozen=True, slots=True)
-class ReadItem:
+class ReadItem(NamedTuple):
     path: str
     size: int
     mtime_ns: int
@@ -233,24 +234,27 @@ class Scanner:
         job = self.job
         root = display_path(job.path)
         prefix = root.rstrip("/") + "/"
-        known: dict[str, tuple[int, int, bool]] = {}
-        rows = Video.objects.filter(folder__startswith=root).values_list(
+        scope = Q(folder=root) | Q(folder__startswith=prefix) if job.recursive else Q(folder=root)
+        rows = Video.objects.filter(scope).values_list(
             "path_key", "folder", "size", "mtime_ns", "missing"
         )
         # Files under a folder that could not be listed are not known to be gone.
         unlisted = tuple(display_path(f).rstrip("/") + "/" for f in failed_folders)
-        in_scope: set[str] = set()
-        for key, folder, size, mtime_ns, missing in rows.iterator(chunk_size=5000):
-            known[key] = (size, mtime_ns, missing)
-            in_walk = folder == root or (job.recursive and folder.startswith(prefix))
-            if in_walk and not (folder + "/").startswith(unlisted):
-                in_scope.add(key)
+        known: dict[str, tuple[int, int, bool]] = {}
+        # Stored rows of the scanned scope that the walk has not (yet) found.
+        unseen: set[str] = set()
+        for key, folder, size, mtime_ns, missing in fetch_rows(*rows.query.sql_with_params()):
+            # SQLite's LIKE ignores case: keep only the rows really under the root.
+            if folder == root or (job.recursive and folder.startswith(prefix)):
+                known[key] = (size, mtime_ns, bool(missing))
+                if not (folder + "/").startswith(unlisted):
+                    unseen.add(key)
         to_read: list[ReadItem] = []
         came_back: list[str] = []
         unchanged = 0
         for entry in entries:
             key = path_key(entry.path)
-            in_scope.discard(key)
+            unseen.discard(key)
             seen = known.get(key)
             if seen is not None and seen[0] == entry.size and seen[1] == entry.mtime_ns:
                 unchanged += 1
@@ -258,7 +262,7 @@ class Scanner:
                     came_back.append(key)
             else:
                 to_read.append(ReadItem(entry.path, entry.size, entry.mtime_ns, seen is not None))
-        gone = [key for key in in_scope if not known[key][2]]
+        gone = [key for key in unseen if not known[key][2]]
         with transaction.atomic():
             for chunk in chunks(came_back, 500):
                 Video.objects.filter(path_key__in=chunk).update(
@@ -313,6 +317,17 @@ class Scanner:
             self.record_plan(plan)
             self.read(plan.to_read)
         return self.outcome()
+
+
+def fetch_rows(sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+    """The rows of a compiled query as plain tuples, a chunk at a time.
+
+    Skips the ORM's per-row converters, which cost more than the read for 100,000 rows.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(5000):
+            yield from chunk
 
 
 def chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:

@@ -52,6 +52,9 @@ def run_scan(job_id: int) -> str:
             return str(lifecycle.conclude(job_id, timed_out=scanner.timed_out))
         plan = scanner.plan(*found)
         scanner.record_plan(plan)
+        if scanner.should_stop():
+            # Cancelled (or out of time) while planning: no batch needs to be queued.
+            return str(lifecycle.conclude(job_id, timed_out=scanner.timed_out))
         batches = split_batches(plan.to_read)
         if len(batches) <= 1:
             scanner.read(plan.to_read)
@@ -75,10 +78,11 @@ def run_scan(job_id: int) -> str:
 
 def run_batch(job_id: int, items: list[ItemTuple]) -> str:
     """Read one batch of a fanned-out scan; the last batch to end concludes the job."""
-    job = Job.objects.filter(pk=job_id, status=Status.RUNNING).first()
-    if job is None:
-        return "the job is no longer running"
-    scanner = Scanner(job)
+    if not lifecycle.start_batch(job_id):
+        # Cancelled or ended before this batch began: it reads nothing, only counts itself.
+        outcome = lifecycle.end_batch(job_id, started=False)
+        return f"batch skipped; job {outcome or 'ended'}"
+    scanner = Scanner(Job.objects.get(pk=job_id))
     try:
         scanner.read(ReadItem(*item) for item in items)
     except JobEnded:

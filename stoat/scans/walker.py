@@ -5,20 +5,19 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from stoat.library.probe import describe_os_error
 
 
-@dataclass(frozen=True, slots=True)
-class FileEntry:
+# Named tuples, not dataclasses: a rescan makes one per file, and tuples are built in C.
+class FileEntry(NamedTuple):
     path: str
     size: int
     mtime_ns: int
 
 
-@dataclass(frozen=True, slots=True)
-class WalkError:
+class WalkError(NamedTuple):
     path: str
     message: str
 
@@ -47,6 +46,10 @@ def walk(
     exts = frozenset(e.lower() for e in extensions)
     real_root = os.path.realpath(root)
     bounds = [os.path.realpath(r) for r in allowed_roots] or [real_root]
+    # Checked again here: the folder may have been swapped for a link since the job was made.
+    if not is_within(real_root, bounds):
+        yield WalkError(root, "folder is outside the folders stoat may scan")
+        return
     seen_dirs: set[tuple[int, int]] = set()
     try:
         st = os.stat(real_root)
@@ -71,12 +74,16 @@ def walk(
                     if not is_within(target, bounds):
                         continue
                     info = os.stat(entry.path)
-                else:
-                    if not entry.is_dir(follow_symlinks=False) and not has_extension(
-                        entry.name, exts
-                    ):
-                        continue
+                    video = has_extension(entry.name, exts)
+                # The type comes with the listing; only folders and videos cost a stat call.
+                elif entry.is_dir(follow_symlinks=False):
                     info = entry.stat(follow_symlinks=False)
+                    video = False
+                elif has_extension(entry.name, exts):
+                    info = entry.stat(follow_symlinks=False)
+                    video = True
+                else:
+                    continue
             except OSError:
                 # Broken links, loops and files that vanished mid-walk are not videos to read.
                 continue
@@ -84,6 +91,6 @@ def walk(
                 if recursive and (info.st_dev, info.st_ino) not in seen_dirs:
                     seen_dirs.add((info.st_dev, info.st_ino))
                     subfolders.append(entry.path)
-            elif stat.S_ISREG(info.st_mode) and has_extension(entry.name, exts):
+            elif video and stat.S_ISREG(info.st_mode):
                 yield FileEntry(entry.path, info.st_size, info.st_mtime_ns)
         stack.extend(reversed(subfolders))
