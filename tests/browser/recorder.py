@@ -48,6 +48,10 @@ class Recorder:
         self.problems.append(f"console error: {message.text} (at {message.location})")
 
     def on_request_failed(self, request: Request) -> None:
+        if urlsplit(request.url).path.endswith("/favicon.svg") and request.failure == (
+            "net::ERR_ABORTED"
+        ):
+            return  # the browser's own icon fetch, cut short when the page moves on
         self.problems.append(f"failed request: {request.method} {request.url}: {request.failure}")
 
     def on_response(self, response: Response) -> None:

@@ -108,15 +108,17 @@ def test_a_keyboard_user_starts_a_scan_reads_its_progress_and_cancels_it(
         page.keyboard.press("Enter")
 
     watch_job(page, until=is_reading)
-    for _ in range(5):  # read the DOM and the accessibility tree between two polls
-        before = read_job(page).bar
+    # Chromium updates its accessibility tree a moment after the DOM: allow it that moment.
+    for _ in range(20):
+        shown = read_job(page).bar
         bars = progress_bars_seen_by_assistive_technology(page)
-        if read_job(page).bar == before:
+        if shown is not None and [bar.get("valuenow") for bar in bars] == [int(shown)]:
             break
+        page.wait_for_timeout(100)
     assert len(bars) == 1, bars
     assert bars[0]["name"] == "Scan progress"
     assert (bars[0]["valuemin"], bars[0]["valuemax"]) == (0, 100)
-    assert before is not None and bars[0]["valuenow"] == int(before)
+    assert shown is not None and bars[0]["valuenow"] == int(shown), (bars, shown)
 
     cancel = page.get_by_role("button", name="Cancel scan")
     tab_to(page, cancel)
@@ -126,6 +128,7 @@ def test_a_keyboard_user_starts_a_scan_reads_its_progress_and_cancels_it(
     expect(cancel).to_be_focused()
     with page.expect_response(re.compile(r"/cancel$")) as answer:
         page.keyboard.press("Enter")
-    assert answer.value.status == 200
+    # 286 when the job had already stopped by the time the answer was drawn.
+    assert answer.value.status in (200, 286)
     assert "Cancel requested: the scan stops at the next file." in answer.value.text()
     assert watch_job(page)[-1].status == "cancelled"

@@ -50,8 +50,10 @@ def test_on_a_phone_cancel_stops_a_large_scan_keeps_its_counts_and_ends_polling(
     # The answer's message shows until the next poll redraws the panel (as "Stopping…").
     with page.expect_response(f"**/jobs/{job_id}/cancel") as answer:
         cancel.tap()
-    assert answer.value.status == 200
+    # 286 when the job had already stopped by the time the answer was drawn.
+    assert answer.value.status in (200, 286)
     assert "Cancel requested: the scan stops at the next file." in answer.value.text()
+    answered = time.monotonic()
     seen = watch_job(page)
     shown_after = time.monotonic() - tapped
 
@@ -64,7 +66,10 @@ def test_on_a_phone_cancel_stops_a_large_scan_keeps_its_counts_and_ends_polling(
     expect(cancel).to_have_count(0)
     expect(page.get_by_text("None among the files it read.")).to_be_visible()
 
+    # Polling ends with a 286: a poll's, or the cancel's own when the job had ended already.
     stopped = [at for at, status in polls.answers if status == 286]
+    if answer.value.status == 286:
+        stopped.insert(0, answered)
     assert stopped, f"no 286 answer ended the polling: {polls.answers}"
     page.wait_for_timeout(2500)
     assert polls.polls_after(stopped[0]) == 0
