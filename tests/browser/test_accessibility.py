@@ -16,7 +16,7 @@ from tests.browser.steps import clip_folder, is_reading, read_job, visit, watch_
 
 pytestmark = pytest.mark.browser
 
-LARGE = 4000
+LARGE = 8000  # a scan of 15 s or more: the keyboard cancel ends it long before
 FOCUS_STYLE_JS = """el => {
   const s = getComputedStyle(el);
   return {outline: s.outlineStyle === 'none' ? 0 : parseFloat(s.outlineWidth),

@@ -24,7 +24,7 @@ from tests.browser.steps import (
 
 pytestmark = pytest.mark.browser
 
-LARGE = 4000  # minutes of scanning at the speed of a small machine: only a cancel ends it soon
+LARGE = 4000  # a scan of 8 s or more: the cancel ends it long before
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 # Cancel reaches the worker at its next file; the page learns it on its next 1 s poll.
 CANCEL_SHOWN_WITHIN = 3.0
