@@ -17,8 +17,8 @@ from django_q.tasks import async_task
 
 from stoat.library.models import Video
 from stoat.scans import lifecycle, tasks
-from stoat.scans.apps import REAPER_SCHEDULE, schedule_reaper
 from stoat.scans.models import Job, ScanError, Status
+from stoat.scans.tasks import REAPER_SCHEDULE, schedule_reaper
 from tests.conftest import make_job
 from tests.media import make_clip
 
