@@ -18,6 +18,7 @@ run_pytest() {  # python, label, pytest args...
   STOAT_DATA_DIR=$(mktemp -d -t stoat-test-XXXX) "$py" -m pytest -p no:cacheprovider "$@"
 }
 
+echo "== browser setup"; PY="$PY" bash scripts/browser-setup.sh
 run_pytest "$PY" "SQLite + ORM broker, with coverage" --cov --cov-report=term "$@"
 
 # The oldest Python stoat supports gets the suite too, in a venv of its own.
