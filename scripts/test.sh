@@ -21,6 +21,7 @@ run_pytest() {  # python, label, pytest args...
 # Every configuration runs even when one fails, so one run shows everything that is broken.
 failed=()
 
+echo "== browser setup"; PY="$PY" bash scripts/browser-setup.sh
 run_pytest "$PY" "SQLite + ORM broker, with coverage" --cov --cov-report=term "$@" \
   || failed+=("SQLite + ORM")
 
@@ -71,7 +72,9 @@ cleanup() {  # what an interrupted run would leave behind
     | xargs -r redis-cli -h "$REDIS_HOST" -n "$REDIS_DB" del >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
-run_pytest "$PY" "PostgreSQL + Redis (db $REDIS_DB, queue $STOAT_QUEUE_NAME)" --no-cov -q "$@" \
+# The browser journeys start their own server on its own SQLite, so they ran in the first pass.
+run_pytest "$PY" "PostgreSQL + Redis (db $REDIS_DB, queue $STOAT_QUEUE_NAME)" --no-cov -q \
+  -m "not browser" "$@" \
   || failed+=("PostgreSQL + Redis")
 
 if [ ${#failed[@]} -gt 0 ]; then

@@ -12,12 +12,13 @@ from django.test import Client
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.models import Schedule
+from django_q.scheduler import scheduler
 from django_q.tasks import async_task
 
 from stoat.library.models import Video
 from stoat.scans import lifecycle, tasks
-from stoat.scans.apps import REAPER_SCHEDULE, schedule_reaper
 from stoat.scans.models import BatchStatus, Job, ScanBatch, ScanError, Status
+from stoat.scans.tasks import REAPER_SCHEDULE, schedule_reaper
 from tests.conftest import make_job
 from tests.media import make_clip
 
@@ -223,3 +224,16 @@ def test_the_reaper_schedule_exists_once_after_migrate() -> None:
     schedule = Schedule.objects.get(name=REAPER_SCHEDULE)
     assert Schedule.objects.filter(func="stoat.scans.tasks.reap_lost_jobs").count() == 1
     assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 1, -1)
+
+
+def test_django_q_runs_the_reaper_schedule_when_it_is_due(sync_tasks: None) -> None:
+    job = silent_job()
+    schedule_reaper()
+    Schedule.objects.filter(name=REAPER_SCHEDULE).update(
+        next_run=timezone.now() - timedelta(seconds=1)
+    )
+
+    scheduler(broker=get_broker())
+
+    assert Job.objects.get(pk=job.pk).status == Status.FAILED
+    assert Schedule.objects.get(name=REAPER_SCHEDULE).next_run > timezone.now()

@@ -7,10 +7,12 @@ import math
 import os
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from django.conf import settings
 from django_q.brokers import get_broker
 from django_q.exceptions import TimeoutException
+from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from stoat.library.models import Video, display_path, path_key
@@ -172,6 +174,26 @@ def run_batch(job_id: int, number: int, items: list[ItemTuple]) -> str:
         timed_out=scanner.timed_out or time.time() > scanner.deadline,
     )
     return result or f"batch done; job {outcome or 'still running'}"
+
+
+REAPER_SCHEDULE = "stoat: end scans whose worker was lost"
+
+
+def schedule_reaper(**kwargs: Any) -> None:
+    """Create (or correct) the django-q2 schedule that runs the reaper every minute.
+
+    Connected to post_migrate, so the schedule exists once per database however many workers
+    start; update_or_create keeps it idempotent.
+    """
+    Schedule.objects.update_or_create(
+        name=REAPER_SCHEDULE,
+        defaults={
+            "func": "stoat.scans.tasks.reap_lost_jobs",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
+    )
 
 
 def reap_lost_jobs() -> str:
