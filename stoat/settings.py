@@ -98,20 +98,26 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "stoat.core",
+    "stoat.accounts",
     "stoat.library",
     "stoat.scans",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "stoat.accounts.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the session user is known: an API request may sign in with a Bearer token instead.
+    "stoat.accounts.middleware.BearerTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so it sees the user from either the session or a token.
+    "stoat.accounts.middleware.LoginRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "stoat.urls"
@@ -127,6 +133,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "stoat.accounts.context_processors.permissions",
             ],
         },
     },
@@ -195,6 +202,65 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Who may come in: every page needs a user, except these paths (and the static files).
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "library:index"
+STOAT_PUBLIC_PATHS = ["/healthz"]
+# Requests under this prefix are the JSON API: 401 instead of a login redirect, Bearer tokens.
+STOAT_API_PREFIX = "/api/"
+# Failed sign-ins allowed per address and user name, and per address, before a lockout.
+STOAT_LOGIN_FAILURES_PER_USER = int(os.environ.get("STOAT_LOGIN_FAILURES_PER_USER", "5"))
+STOAT_LOGIN_FAILURES_PER_IP = int(os.environ.get("STOAT_LOGIN_FAILURES_PER_IP", "30"))
+STOAT_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("STOAT_LOGIN_LOCKOUT_SECONDS", "900"))
+# Behind a reverse proxy, REMOTE_ADDR is the proxy: name the META key it puts the client in
+# (e.g. HTTP_X_REAL_IP), so sign-in limits count clients rather than the proxy.
+STOAT_CLIENT_IP_HEADER = os.environ.get("STOAT_CLIENT_IP_HEADER", "")
+
+# Security headers. htmx is configured (base.html) to need no eval and no inline style.
+STOAT_CSP: dict[str, list[str]] = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+# htmx takes the CSRF token from the page (hx-headers), so no script needs the cookie.
+CSRF_COOKIE_HTTPONLY = True
+# Off DEBUG, cookies travel only over HTTPS and plain HTTP is redirected; stoat expects TLS
+# from a reverse proxy, which says so in a header (SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto).
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+
+
+def proxy_ssl_header(value: str) -> tuple[str, str] | None:
+    """`X-Forwarded-Proto` or `X-Forwarded-Proto: https` as the META key and value Django wants."""
+    if not value.strip():
+        return None
+    name, _, expected = value.partition(":")
+    if "=" in name:
+        name, _, expected = name.partition("=")
+    key = name.strip().upper().replace("-", "_")
+    if not key.startswith("HTTP_"):
+        key = "HTTP_" + key
+    return key, expected.strip() or "https"
+
+
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(os.environ.get("SECURE_PROXY_SSL_HEADER", ""))
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")

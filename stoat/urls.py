@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from stoat.accounts import views as account_views
 from stoat.api.urls import urls as api_urls
 from stoat.library import views as library_views
 from stoat.scans import views as scan_views
@@ -25,9 +26,20 @@ scan_urls = (
     "scans",
 )
 
+account_urls = (
+    [
+        path("login/", account_views.login_view, name="login"),
+        path("logout/", account_views.logout_view, name="logout"),
+    ],
+    "accounts",
+)
+
 urlpatterns = [
     path("", include(library_urls)),
     path("jobs/", include(scan_urls)),
+    path("accounts/", include(account_urls)),
+    # Ahead of the admin's own login view, so there is one sign-in page with one rate limit.
+    path("admin/login/", account_views.admin_login),
     path("admin/", admin.site.urls),
     path("api/v1/", api_urls),
 ]

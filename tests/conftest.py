@@ -2,9 +2,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import LazySettings
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.test import Client
 from django_q.conf import Conf
 
 from stoat.library.models import Video
@@ -20,6 +24,60 @@ def data_dir(settings: LazySettings, tmp_path: Path) -> Path:
     settings.STOAT_THUMB_DIR = folder / "thumbs"
     settings.STOAT_SCAN_ROOTS = []
     return folder
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: LazySettings) -> None:
+    """Users are made in many tests; the real hasher's deliberate slowness would dominate."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    """Sign-in failure counts (kept in the cache) never leak from one test to the next."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def make_user(username: str, **fields: Any) -> User:
+    return User.objects.create_user(username, password=f"{username}-password-1", **fields)
+
+
+@pytest.fixture
+def staff_user(db: None) -> User:
+    return make_user("staff", is_staff=True)
+
+
+@pytest.fixture
+def reader(db: None) -> User:
+    """A signed-in user who may look but not scan, cancel or delete (a shared household login)."""
+    return make_user("reader")
+
+
+def signed_in(user: User | None = None, **client_options: Any) -> Client:
+    """A new test client signed in as `user` (a staff user by default); for threads too."""
+    if user is None:
+        user = User.objects.filter(username="staff").first() or make_user("staff", is_staff=True)
+    browser = Client(**client_options)
+    browser.force_login(user)
+    return browser
+
+
+@pytest.fixture
+def client(staff_user: User) -> Client:
+    """The test client, signed in as a staff user: pages need a login, scans need staff."""
+    return signed_in(staff_user)
+
+
+@pytest.fixture
+def anon_client() -> Client:
+    return Client()
+
+
+@pytest.fixture
+def reader_client(reader: User) -> Client:
+    return signed_in(reader)
 
 
 @pytest.fixture

@@ -197,7 +197,8 @@ def test_path_outside_the_scan_roots_is_refused(
 
     response = client.post(reverse("scans:start"), {"path": str(allowed / ".." / "videos")})
 
-    assert response.status_code == 400
+    # Not allowed, rather than malformed: the form's error with 403 (PATH_NOT_ALLOWED).
+    assert response.status_code == 403
     assert "outside the folders stoat may scan" in response.content.decode()
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ninja import NinjaAPI
+from ninja.openapi.schema import OpenAPISchema
 from ninja.operation import Operation
 
 from stoat.api import jobs, videos
+from stoat.api.auth import SessionOrToken, document_auth
 from stoat.api.docs import ServerRenderedDocs
 from stoat.api.errors import install_error_handlers, reject_unknown_query
 
@@ -20,14 +24,20 @@ class StoatAPI(NinjaAPI):
         """The view's own name (`list_videos`), as generated clients name their methods."""
         return operation.view_func.__name__
 
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> OpenAPISchema:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        document_auth(schema)
+        return schema
 
-# Authentication, when added, goes here once (`auth=`) and covers every router below.
+
+# One `auth=` here covers every router below: reads need a user, writes the manage right.
 api = StoatAPI(
     title="stoat API",
     version="1",
     description=DESCRIPTION,
     urls_namespace="api-1",
     docs=ServerRenderedDocs(),
+    auth=SessionOrToken(),
 )
 install_error_handlers(api)
 # Applied first, so it still sees ninja's operation when more decorators wrap it later.

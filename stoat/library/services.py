@@ -36,6 +36,9 @@ def deletable_file(video: Video) -> str:
     """The path to remove with the video, or an exception saying why it must stay."""
     path = file_on_disk(video)
     real = os.path.realpath(path)
+    if not settings.STOAT_SCAN_ROOTS:
+        # "Any folder" is fine for reading; deleting needs folders someone chose.
+        raise PathNotAllowed("stoat deletes files only inside STOAT_SCAN_ROOTS, and none are set.")
     if not inside_roots(real):
         raise PathNotAllowed(f"{video.path} is outside the folders stoat may change.")
     try:

@@ -4,6 +4,8 @@ from django import forms
 
 from stoat.scans.paths import InvalidPath, PathNotAllowed, check_scan_path
 
+PATH_NOT_ALLOWED = "path_not_allowed"
+
 
 class ScanForm(forms.Form):
     path = forms.CharField(
@@ -16,5 +18,11 @@ class ScanForm(forms.Form):
     def clean_path(self) -> str:
         try:
             return check_scan_path(self.cleaned_data["path"])
-        except (InvalidPath, PathNotAllowed) as error:
+        except PathNotAllowed as error:
+            raise forms.ValidationError(str(error), code=PATH_NOT_ALLOWED) from error
+        except InvalidPath as error:
             raise forms.ValidationError(str(error)) from error
+
+    def status(self) -> int:
+        """The status of an invalid form: 403 for a folder outside the roots, else 400."""
+        return 403 if self.has_error("path", code=PATH_NOT_ALLOWED) else 400

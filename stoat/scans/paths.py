@@ -22,11 +22,39 @@ def allowed_roots() -> list[str]:
     return [os.path.realpath(root) for root in settings.STOAT_SCAN_ROOTS]
 
 
+def under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def identity(path: str) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (info.st_dev, info.st_ino)
+
+
 def inside_roots(real_path: str) -> bool:
+    """Whether a resolved path lies in a scan root (any path when no roots are set).
+
+    The spelling is compared first; on a case-insensitive file system `/Media` and `/media` are
+    one folder with two spellings, so the folders above the path are also compared by identity.
+    """
     roots = allowed_roots()
     if not roots:
         return True
-    return any(real_path == r or real_path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+    real_path = os.path.normcase(real_path)
+    if any(under(real_path, os.path.normcase(root)) for root in roots):
+        return True
+    root_ids = {found for found in map(identity, roots) if found is not None}
+    folder = real_path
+    while True:
+        if identity(folder) in root_ids:
+            return True
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return False
+        folder = parent
 
 
 def check_scan_path(path: str) -> str:

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
+from stoat.accounts.permissions import manager_required
 from stoat.core.http import HtmxHttpRequest
 from stoat.scans import lifecycle
 from stoat.scans.forms import ScanForm
@@ -36,10 +37,11 @@ def job_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_POST
+@manager_required
 def start_scan(request: HtmxHttpRequest) -> HttpResponse:
     form = ScanForm(request.POST)
     if not form.is_valid():
-        return jobs_page(request, form, status=400)
+        return jobs_page(request, form, status=form.status())
     start = lifecycle.create_scan(form.cleaned_data["path"], form.cleaned_data["recursive"])
     if not start.created:
         messages.info(
@@ -75,6 +77,7 @@ def job_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@manager_required
 def cancel_job(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     result = lifecycle.request_cancel(pk)
     if result.job is None:

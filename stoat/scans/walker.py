@@ -46,6 +46,10 @@ def walk(
     exts = frozenset(e.lower() for e in extensions)
     real_root = os.path.realpath(root)
     bounds = [os.path.realpath(r) for r in allowed_roots] or [real_root]
+    # Checked again here: the folder may have been swapped for a link since the job was made.
+    if not is_within(real_root, bounds):
+        yield WalkError(root, "folder is outside the folders stoat may scan")
+        return
     seen_dirs: set[tuple[int, int]] = set()
     try:
         st = os.stat(real_root)

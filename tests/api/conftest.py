@@ -6,9 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.conf import LazySettings
+from django.contrib.auth.models import User
 from django.http import HttpResponse
 from django.test import Client
 
+from stoat.accounts.tokens import create_token
 from stoat.library.models import Video, path_key
 from stoat.library.thumbnails import thumbnail_name
 from stoat.scans.models import Job, ScanError
@@ -21,7 +23,20 @@ ERROR_KEYS = {"code", "message"}
 
 @pytest.fixture
 def api(client: Client) -> Client:
+    """The shared test client: a staff user's browser session (tests/conftest.py)."""
     return client
+
+
+@pytest.fixture
+def staff_token(staff_user: User) -> str:
+    """An API token of the staff user, as a script would send it."""
+    return create_token(staff_user, "tests")[1]
+
+
+@pytest.fixture
+def token_client(staff_token: str) -> Client:
+    """A client with no session and CSRF checks on, calling the API with a Bearer token."""
+    return Client(enforce_csrf_checks=True, headers={"Authorization": f"Bearer {staff_token}"})
 
 
 @pytest.fixture

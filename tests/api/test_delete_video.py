@@ -29,13 +29,12 @@ def test_without_delete_file_only_the_row_and_thumbnail_go(
     assert clip.exists()
 
 
-def test_with_no_scan_roots_set_any_known_regular_file_may_go(
-    clips: Callable[..., list[Path]],
-) -> None:
+def test_with_no_scan_roots_set_no_file_may_go(clips: Callable[..., list[Path]]) -> None:
     (clip,) = clips(1)
-    delete_video(make_video(str(clip)), delete_file=True)
-    assert not clip.exists()
-    assert not Video.objects.exists()
+    with pytest.raises(PathNotAllowed, match="none are set"):
+        delete_video(make_video(str(clip)), delete_file=True)
+    assert clip.exists()
+    assert Video.objects.exists()
 
 
 def test_a_symlink_is_refused_and_neither_it_nor_its_target_goes(

@@ -38,9 +38,11 @@ def test_every_operation_documents_its_error_answers(client: Client) -> None:
         for spec in item.values():
             assert {"400", "422"} <= set(spec["responses"])
     cancel = schema["paths"]["/api/v1/jobs/{job_id}/cancel"]["post"]["responses"]
-    assert set(cancel) == {"200", "400", "404", "409", "422"}
+    assert set(cancel) == {"200", "400", "401", "403", "404", "409", "422"}
     scan = schema["paths"]["/api/v1/videos/scan"]["post"]["responses"]
-    assert set(scan) == {"202", "400", "403", "422"}
+    assert set(scan) == {"202", "400", "401", "403", "422"}
+    listing = schema["paths"]["/api/v1/videos"]["get"]["responses"]
+    assert set(listing) == {"200", "400", "401", "422"}
 
 
 def test_docs_page_lists_every_operation_without_loading_anything_remote(client: Client) -> None:

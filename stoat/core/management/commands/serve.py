@@ -8,6 +8,9 @@ from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import DatabaseError
+
+from stoat.accounts.first_user import create_first_user
 
 
 class Command(BaseCommand):
@@ -20,6 +23,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        self.announce_first_user(options["addr"])
         manage = [sys.executable, "-m", "django"]
         commands = [[*manage, "runserver", "--noreload", options["addr"]]]
         if not options["web_only"]:
@@ -52,3 +56,21 @@ class Command(BaseCommand):
         codes = [child.returncode for child in children]
         if not stopping and any(codes):
             sys.exit(max(abs(code) for code in codes))
+
+    def announce_first_user(self, addr: str) -> None:
+        """On a fresh install, make the administrator and print its password this one time."""
+        try:
+            created = create_first_user()
+        except DatabaseError:
+            self.stderr.write("The database is not ready: run `python manage.py migrate` first.")
+            return
+        if created is None:
+            return
+        username, password = created
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nNo user existed, so stoat made one. Sign in at http://{addr}/ with\n"
+                f"    user name: {username}\n    password:  {password}\n"
+                "This password is shown only now: change it under Admin → Users after signing in.\n"
+            )
+        )

@@ -1,0 +1,144 @@
+"""Signing in and out: a normal form, limits on guessing, every attempt in the log."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from stoat.accounts.first_user import FIRST_USERNAME, create_first_user
+from stoat.core.management.commands.serve import Command as ServeCommand
+from tests.conftest import make_user
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "/accounts/login/"
+
+
+def sign_in(browser: Client, username: str, password: str, **extra: str) -> int:
+    response = browser.post(LOGIN, {"username": username, "password": password, **extra})
+    return response.status_code
+
+
+def test_the_login_page_is_a_plain_username_and_password_form(anon_client: Client) -> None:
+    html = anon_client.get(LOGIN).content.decode()
+    assert 'name="username"' in html
+    assert 'type="password"' in html
+    assert 'name="csrfmiddlewaretoken"' in html
+
+
+def test_signing_in_leads_to_the_page_asked_for(anon_client: Client, reader: User) -> None:
+    response = anon_client.post(
+        LOGIN, {"username": "reader", "password": "reader-password-1", "next": "/jobs/"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/jobs/"
+    assert anon_client.get("/jobs/").status_code == 200
+
+
+def test_a_next_page_on_another_site_is_ignored(anon_client: Client, reader: User) -> None:
+    response = anon_client.post(
+        LOGIN + "?next=https://evil.example/",
+        {"username": "reader", "password": "reader-password-1"},
+    )
+    assert response["Location"] == reverse("library:index")
+
+
+def test_a_wrong_password_is_a_400_and_is_logged(
+    anon_client: Client, reader: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="stoat.accounts"):
+        assert sign_in(anon_client, "reader", "wrong") == 400
+        assert sign_in(anon_client, "reader", "reader-password-1") == 302
+    messages = [r.getMessage() for r in caplog.records if r.name == "stoat.accounts"]
+    assert messages == [
+        "sign-in failed: user='reader' ip=127.0.0.1",
+        "signed in: user='reader' ip=127.0.0.1",
+    ]
+
+
+def test_repeated_failures_lock_the_name_out_even_with_the_right_password(
+    anon_client: Client, reader: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    for _ in range(5):
+        assert sign_in(anon_client, "reader", "guess") == 400
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="stoat.accounts"):
+        response = anon_client.post(LOGIN, {"username": "reader", "password": "reader-password-1"})
+    assert response.status_code == 429
+    assert b"Too many failed sign-ins" in response.content
+    assert "_auth_user_id" not in anon_client.session
+    ours = [r.getMessage() for r in caplog.records if r.name == "stoat.accounts"]
+    assert ours == ["sign-in refused, too many failures: user='reader' ip=127.0.0.1"]
+    # Another user at another address is not affected.
+    make_user("other")
+    elsewhere = Client(REMOTE_ADDR="10.0.0.9")
+    assert sign_in(elsewhere, "other", "other-password-1") == 302
+
+
+def test_a_successful_sign_in_forgets_earlier_failures(anon_client: Client, reader: User) -> None:
+    for _ in range(4):
+        sign_in(anon_client, "reader", "guess")
+    assert sign_in(anon_client, "reader", "reader-password-1") == 302
+    for _ in range(4):
+        assert sign_in(Client(), "reader", "guess") == 400
+    assert sign_in(Client(), "reader", "reader-password-1") == 302
+
+
+@override_settings(STOAT_LOGIN_FAILURES_PER_IP=3)
+def test_one_address_trying_many_names_is_locked_out(anon_client: Client, reader: User) -> None:
+    for name in ("a", "b", "c"):
+        assert sign_in(anon_client, name, "guess") == 400
+    assert sign_in(anon_client, "reader", "reader-password-1") == 429
+
+
+@override_settings(STOAT_CLIENT_IP_HEADER="HTTP_X_REAL_IP")
+def test_behind_a_proxy_clients_are_counted_by_the_address_it_passes_on(reader: User) -> None:
+    for _ in range(5):
+        assert sign_in(Client(HTTP_X_REAL_IP="10.0.0.1"), "reader", "guess") == 400
+    assert sign_in(Client(HTTP_X_REAL_IP="10.0.0.1"), "reader", "reader-password-1") == 429
+    assert sign_in(Client(HTTP_X_REAL_IP="10.0.0.2"), "reader", "reader-password-1") == 302
+
+
+def test_signing_out_ends_the_session(client: Client) -> None:
+    response = client.post(reverse("accounts:logout"))
+    assert response.status_code == 302
+    assert response["Location"] == LOGIN
+    assert client.get("/").status_code == 302
+
+
+def test_a_signed_in_user_sent_back_from_the_admin_is_told_why(reader_client: Client) -> None:
+    response = reader_client.get(LOGIN + "?next=/admin/")
+    assert b"who may not open that page" in response.content
+
+
+def test_the_first_user_is_made_only_while_there_is_none() -> None:
+    created = create_first_user()
+    assert created is not None
+    username, password = created
+    assert username == FIRST_USERNAME
+    user = User.objects.get()
+    assert user.is_superuser and user.is_staff
+    assert user.check_password(password)
+    assert create_first_user() is None
+    assert User.objects.count() == 1
+
+
+def test_serve_on_a_fresh_install_prints_a_login_that_works(anon_client: Client) -> None:
+    login_page = anon_client.get(LOGIN).content.decode()
+    assert "No account exists yet" in login_page
+    out = io.StringIO()
+    ServeCommand(stdout=out).announce_first_user("127.0.0.1:8000")
+    printed = out.getvalue()
+    password = printed.split("password:")[1].split()[0]
+    assert "user name: admin" in printed
+    assert sign_in(anon_client, "admin", password) == 302
+    assert anon_client.get("/admin/").status_code == 200
+    # The next start prints nothing: the password is shown once.
+    again = io.StringIO()
+    ServeCommand(stdout=again).announce_first_user("127.0.0.1:8000")
+    assert again.getvalue() == ""
