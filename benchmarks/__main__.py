@@ -93,7 +93,8 @@ def run(base: Path, sizes: Sizes, sections: set[str]) -> None:
         s = scenarios.cold_scan(base, cold, sizes.clips, thumbs, workers=2)
         say(
             f"   stoat     {s.processed:,} files in {s.seconds:.2f} s"
-            f" = {s.processed / s.seconds:,.1f} files/s ({s.batches} batches, {s.errors} errors)"
+            f" = {s.processed / s.seconds:,.1f} files/s ({s.batches} batches, {s.errors} errors,"
+            f" {s.cores:.2f} cores busy)"
         )
         if not baseline.available():
             say("   baseline  skipped: ffprobe/ffmpeg are not installed (apt-get install ffmpeg)")
@@ -180,7 +181,10 @@ def run(base: Path, sizes: Sizes, sections: set[str]) -> None:
         for label, runs in (("1 worker ", speed.one), ("2 workers", speed.two)):
             each = ", ".join(f"{r.seconds:.2f} s" for r in runs)
             best = speed.best(runs)
-            say(f"   {label} {each}: best {best.processed / best.seconds:,.1f} files/s")
+            say(
+                f"   {label} {each}: best {best.processed / best.seconds:,.1f} files/s,"
+                f" the cluster using {best.cores:.2f} cores meanwhile"
+            )
         ok = speed.ratio >= 1.6
         say(f"   speed-up  {speed.ratio:.2f}x (target >= 1.6x: {verdict(ok)})")
         summary.append(f"2 workers vs 1          {speed.ratio:8.2f}x      >= 1.6x    {verdict(ok)}")
