@@ -81,6 +81,12 @@ STOAT_SCAN_ROOTS = env_list("STOAT_SCAN_ROOTS", [])
 STOAT_JOB_TIME_LIMIT = env_float("STOAT_JOB_TIME_LIMIT", 12 * 3600)
 # How often a running scan writes its counters (and heartbeat) to the job row.
 STOAT_PROGRESS_INTERVAL = env_float("STOAT_PROGRESS_INTERVAL", 0.5)
+# A running scan proves it is alive this often, even while one slow file is being read.
+STOAT_HEARTBEAT_INTERVAL = env_float("STOAT_HEARTBEAT_INTERVAL", 10.0)
+# A running job silent for longer than this lost its worker: it is resumed or ended.
+STOAT_HEARTBEAT_STALE = env_float("STOAT_HEARTBEAT_STALE", 3 * STOAT_HEARTBEAT_INTERVAL)
+# Longest one probe or one thumbnail may take before the file becomes a per-file error.
+STOAT_FILE_TIME_LIMIT = env_float("STOAT_FILE_TIME_LIMIT", 5.0)
 # A scan with more files to read than this is split into batch tasks that run in parallel.
 STOAT_BATCH_MIN = int(os.environ.get("STOAT_BATCH_MIN", "100"))
 STOAT_MAX_BATCHES = int(os.environ.get("STOAT_MAX_BATCHES", "16"))
@@ -178,10 +184,10 @@ Q_CLUSTER: dict[str, Any] = {
     "recycle": 50,
     # Worker-side limit, kept above the scanner's own limit so a long scan ends itself as
     # `timeout` with its partial result before django-q2 would kill the process.
-    "timeout": int(STOAT_JOB_TIME_LIMIT + 300),
+    "timeout": int(env_float("STOAT_TASK_TIMEOUT", STOAT_JOB_TIME_LIMIT + 300)),
     # django-q2 re-delivers an unacknowledged task after `retry` seconds; it must exceed
     # `timeout`, or a scan that is still running would be started a second time beside itself.
-    "retry": int(STOAT_JOB_TIME_LIMIT + 600),
+    "retry": int(env_float("STOAT_TASK_RETRY", STOAT_JOB_TIME_LIMIT + 600)),
     # A scan that raised is a failed job with its error text, not something to rerun forever.
     "max_attempts": 1,
     "ack_failures": True,
@@ -213,6 +219,20 @@ STOAT_API_PREFIX = "/api/"
 STOAT_LOGIN_FAILURES_PER_USER = int(os.environ.get("STOAT_LOGIN_FAILURES_PER_USER", "5"))
 STOAT_LOGIN_FAILURES_PER_IP = int(os.environ.get("STOAT_LOGIN_FAILURES_PER_IP", "30"))
 STOAT_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("STOAT_LOGIN_LOCKOUT_SECONDS", "900"))
+# Sign-in failure counts live in the cache: per process by default; with several web processes
+# set STOAT_CACHE_URL (redis://host:6379/1) so that they all count together.
+STOAT_CACHE_URL = os.environ.get("STOAT_CACHE_URL", "")
+CACHES: dict[str, Any] = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": STOAT_CACHE_URL,
+            "KEY_PREFIX": os.environ.get("STOAT_QUEUE_NAME", "stoat"),
+        }
+        if STOAT_CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 # Behind a reverse proxy, REMOTE_ADDR is the proxy: name the META key it puts the client in
 # (e.g. HTTP_X_REAL_IP), so sign-in limits count clients rather than the proxy.
 STOAT_CLIENT_IP_HEADER = os.environ.get("STOAT_CLIENT_IP_HEADER", "")

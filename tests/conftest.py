@@ -33,8 +33,9 @@ def fast_password_hashing(settings: LazySettings) -> None:
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache() -> Iterator[None]:
-    """Sign-in failure counts (kept in the cache) never leak from one test to the next."""
+def fresh_cache(settings: LazySettings) -> Iterator[None]:
+    """Sign-in failure counts never leak between tests, and a shared Redis is never flushed."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()
     yield
     cache.clear()
@@ -58,7 +59,8 @@ def reader(db: None) -> User:
 def signed_in(user: User | None = None, **client_options: Any) -> Client:
     """A new test client signed in as `user` (a staff user by default); for threads too."""
     if user is None:
-        user = User.objects.filter(username="staff").first() or make_user("staff", is_staff=True)
+        # get_or_create re-reads after a lost race, so threads may call this at once.
+        user, _ = User.objects.get_or_create(username="staff", defaults={"is_staff": True})
     browser = Client(**client_options)
     browser.force_login(user)
     return browser

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from stoat.library.models import Video, display_path, path_key
 from stoat.scans.models import Job, Status
-from tests.conftest import make_job, make_user
+from tests.conftest import make_job, make_user, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +159,21 @@ def test_an_inactive_users_session_no_longer_opens_pages(reader: User) -> None:
     reader.save()
     response = browser.get(reverse("library:index"))
     assert response.status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_clients_signed_in_from_several_threads_share_one_staff_user() -> None:
+    def browse(codes: list[int]) -> None:
+        try:
+            codes.append(signed_in().get(reverse("scans:jobs")).status_code)
+        finally:
+            connection.close()
+
+    codes: list[int] = []
+    threads = [threading.Thread(target=browse, args=(codes,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert codes == [200, 200, 200, 200]
+    assert User.objects.get().is_staff

@@ -14,7 +14,9 @@ import pytest
 from django.test import Client
 from pytest_django.live_server_helper import LiveServer
 
+from stoat.scans.models import Status
 from stoat.settings import BASE_DIR, proxy_ssl_header
+from tests.conftest import make_job
 
 PRODUCTION_KEY = "k7Qm2vXr9Lp4Zt8Wc1Nb6Hs3Jd5Fg0Ya-Ue_Ri+Oq(Ty)Kx=Mv!Pw@Sz#Al$Bn%Cd"
 
@@ -41,6 +43,7 @@ def production(tmp_path: Path) -> dict[str, str]:
         "ALLOWED_HOSTS": "stoat.example.org",
         "STOAT_SCAN_ROOTS": str(tmp_path / "videos"),
         "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
+        "STOAT_CACHE_URL": "redis://127.0.0.1:6379/0",
     }
 
 
@@ -50,6 +53,23 @@ def test_check_deploy_reports_nothing_under_production_settings(tmp_path: Path) 
     )
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_settings_are_what_the_environment_asks_for(tmp_path: Path) -> None:
+    show = (
+        "from django.conf import settings as s; "
+        "print(s.SECURE_PROXY_SSL_HEADER, s.CACHES['default']['BACKEND'], "
+        "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT)"
+    )
+    result = manage(tmp_path, "shell", "-v", "0", "-c", show, **production(tmp_path))
+    assert result.stdout.split() == [
+        "('HTTP_X_FORWARDED_PROTO',",
+        "'https')",
+        "django.core.cache.backends.redis.RedisCache",
+        "True",
+        "True",
+        "True",
+    ], result.stderr
 
 
 def test_check_deploy_does_warn_under_development_settings(tmp_path: Path) -> None:
@@ -91,12 +111,18 @@ def test_every_response_carries_the_security_headers(client: Client) -> None:
 
 @pytest.mark.django_db
 def test_pages_need_no_inline_script_style_or_eval(client: Client) -> None:
-    html = client.get("/").content.decode() + client.get("/jobs/").content.decode()
+    job = make_job(status=Status.RUNNING)
+    pages = ["/", "/jobs/", f"/jobs/{job.pk}/", "/accounts/login/"]
+    html = "".join(client.get(url).content.decode() for url in pages)
+    assert "{#" not in html
     scripts = re.findall(r"<script[^>]*>", html)
     assert scripts and all(" src=" in tag for tag in scripts)
     assert "<style" not in html
     assert " style=" not in html
     assert " hx-on" not in html
+    # An event filter (`change[...]`) or `js:` values are evaluated by htmx with eval.
+    for trigger in re.findall(r'hx-(?:trigger|vals|vars)="([^"]*)"', html):
+        assert "[" not in trigger and "js:" not in trigger, trigger
     config = re.search(r'<meta name="htmx-config" content=\'([^\']+)\'', html)
     assert config is not None
     assert '"allowEval":false' in config.group(1)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import logging
+import uuid
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache.backends.redis import RedisCache
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from stoat.accounts import throttle
 from stoat.accounts.first_user import FIRST_USERNAME, create_first_user
 from stoat.core.management.commands.serve import Command as ServeCommand
 from tests.conftest import make_user
@@ -142,3 +145,23 @@ def test_serve_on_a_fresh_install_prints_a_login_that_works(anon_client: Client)
     again = io.StringIO()
     ServeCommand(stdout=again).announce_first_user("127.0.0.1:8000")
     assert again.getvalue() == ""
+
+
+def test_web_processes_sharing_a_redis_cache_count_failures_together(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two cache clients, as two web processes would have; a prefix of this run's own in the
+    # shared Redis, whose keys are removed afterwards (never a FLUSHDB).
+    prefix = f"stoat-test-{uuid.uuid4().hex}"
+    first, second = (
+        RedisCache("redis://127.0.0.1:6379/0", {"KEY_PREFIX": prefix}) for _ in range(2)
+    )
+    try:
+        monkeypatch.setattr(throttle, "cache", first)
+        for _ in range(5):
+            throttle.record_failure("10.1.1.1", "reader")
+        monkeypatch.setattr(throttle, "cache", second)
+        assert throttle.is_locked_out("10.1.1.1", "reader")
+        assert not throttle.is_locked_out("10.1.1.2", "reader")
+    finally:
+        second.delete_many(list(throttle.keys("10.1.1.1", "reader")))

@@ -70,6 +70,8 @@ def list_jobs(
     offset: QueryEx[int, P(ge=0, le=MAX_OFFSET, description="Jobs to skip.")] = 0,
 ) -> JobListOut:
     """Jobs, newest first."""
+    # A job whose worker was lost is listed as ended, as the job list page shows it.
+    lifecycle.reap_lost()
     jobs = Job.objects.order_by("-created_at", "-id")
     if status:
         jobs = jobs.filter(status=status)
@@ -88,6 +90,8 @@ def job_detail(request: HttpRequest, job_id: PathEx[str, JOB_ID]) -> JobOut:
     job = Job.objects.filter(pk=int(job_id)).first()
     if job is None:
         raise not_found(f"Job {job_id} not found")
+    if lifecycle.is_silent(job) and lifecycle.reap_lost(job.pk):
+        job.refresh_from_db()
     return job_json(job)
 
 

@@ -6,14 +6,16 @@ import enum
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from stoat.scans.models import ACTIVE, Job, Kind, Phase, Status
+from stoat.scans.models import ACTIVE, Job, Kind, Phase, ScanError, Status
 
 Enqueue = Callable[[int], None]
 
@@ -103,6 +105,113 @@ def progress(job_id: int, **changes: object) -> bool:
     return Job.objects.filter(pk=job_id, status=Status.RUNNING).update(**values) == 1
 
 
+WORKER_LOST = (
+    "worker lost: the scan stopped reporting (its worker was killed or the machine restarted); "
+    "the files read before that are kept"
+)
+RAN_TOO_LONG = "the scan ran past its time limit; the files read before that are kept"
+COUNTERS = ("found", "to_read", "processed", "new", "updated", "unchanged", "skipped", "errors")
+
+
+def stale_before() -> datetime:
+    """A running job whose last heartbeat is older than this has lost its worker."""
+    return timezone.now() - timedelta(seconds=settings.STOAT_HEARTBEAT_STALE)
+
+
+def silent_since(bound: datetime) -> Q:
+    # A job claimed but never heard from again counts from its start.
+    return Q(heartbeat_at__lt=bound) | Q(heartbeat_at=None, started_at__lt=bound)
+
+
+def time_limit() -> float:
+    """Seconds a scan task may run: the scanner's own limit, or the worker's if that is shorter."""
+    task_timeout = settings.Q_CLUSTER.get("timeout") or settings.STOAT_JOB_TIME_LIMIT
+    return float(min(settings.STOAT_JOB_TIME_LIMIT, task_timeout))
+
+
+def is_silent(job: Job) -> bool:
+    """The job is running but its worker has not been heard from within the bound."""
+    last = job.heartbeat_at or job.started_at
+    return job.status == Status.RUNNING and last is not None and last < stale_before()
+
+
+def beat(job_id: int) -> bool:
+    """Prove the worker of a running job is alive; False when the job is no longer running."""
+    return (
+        Job.objects.filter(pk=job_id, status=Status.RUNNING).update(heartbeat_at=timezone.now())
+        == 1
+    )
+
+
+def resume(job_id: int) -> bool:
+    """running, silent → running under the calling (re-delivered) task, once, never after a reap.
+
+    The counters start again: files stored before the worker was lost count as unchanged.
+    """
+    with transaction.atomic():
+        won = Job.objects.filter(
+            silent_since(stale_before()), pk=job_id, status=Status.RUNNING, batches_total=0
+        ).update(
+            heartbeat_at=timezone.now(),
+            phase=Phase.QUEUED,
+            found_final=False,
+            current_file="",
+            missing=0,
+            **dict.fromkeys(COUNTERS, 0),
+        )
+        if won:
+            # The files that failed are read again, so their errors are recorded again.
+            ScanError.objects.filter(job_id=job_id).delete()
+    return won == 1
+
+
+def resume_batch(job_id: int) -> bool:
+    """A fanned-out job whose workers all went silent goes on under a re-delivered batch, once."""
+    return (
+        Job.objects.filter(
+            silent_since(stale_before()), pk=job_id, status=Status.RUNNING, batches_total__gt=0
+        ).update(heartbeat_at=timezone.now())
+        == 1
+    )
+
+
+def reap_lost(job_id: int | None = None, *, waiting_batches_may_be_queued: bool = True) -> int:
+    """End the running jobs whose worker went silent; how many were ended.
+
+    A cancel that was asked for ends as cancelled, a job past its time limit as timeout (both keep
+    their partial result), any other as failed "worker lost". It is one conditional UPDATE on
+    status=running and a stale heartbeat, so a re-delivered task that resumed the job first wins.
+    A fanned-out job with batches still to end is silent, too, while its batches wait in a busy
+    queue: it is spared unless the caller knows the queue is empty.
+    """
+    now = timezone.now()
+    lost = Job.objects.filter(silent_since(stale_before()), status=Status.RUNNING)
+    if job_id is not None:
+        lost = lost.filter(pk=job_id)
+    if waiting_batches_may_be_queued:
+        lost = lost.exclude(batches_total__gt=F("batches_done"))
+    if not lost.exists():
+        return 0
+    too_old = now - timedelta(seconds=time_limit())
+    cancelling = Q(cancel_requested_at__isnull=False)
+    # One UPDATE, so a cancel landing meanwhile is seen by all of it or none of it.
+    return lost.update(
+        status=Case(
+            When(cancelling, then=Value(Status.CANCELLED.value)),
+            When(started_at__lt=too_old, then=Value(Status.TIMEOUT.value)),
+            default=Value(Status.FAILED.value),
+        ),
+        error=Case(
+            When(cancelling, then=Value("")),
+            When(started_at__lt=too_old, then=Value(RAN_TOO_LONG)),
+            default=Value(WORKER_LOST),
+        ),
+        finished_at=now,
+        current_file="",
+        phase=Phase.DONE,
+    )
+
+
 def finish(job_id: int, outcome: Status, error: str = "") -> bool:
     """running → complete | cancelled | failed | timeout, once."""
     return (
@@ -118,19 +227,24 @@ def finish(job_id: int, outcome: Status, error: str = "") -> bool:
 
 
 def conclude(job_id: int, *, timed_out: bool = False) -> Status | None:
-    """End a running scan by what happened to it: cancelled, timed out, or complete."""
-    running = Job.objects.filter(pk=job_id, status=Status.RUNNING)
-    steps = [(running.exclude(cancel_requested_at=None), Status.CANCELLED)]
+    """End a running scan by what happened to it: cancelled, timed out, or complete.
+
+    One UPDATE decides between them, so a cancel that lands while the scan ends is either seen
+    (cancelled) or comes too late (complete, and the cancel is answered 409): never in between.
+    """
+    rules = [When(cancel_requested_at__isnull=False, then=Value(Status.CANCELLED.value))]
     if timed_out:
         unfinished = Q(found_final=False) | Q(processed__lt=F("found"))
-        steps.append((running.filter(unfinished), Status.TIMEOUT))
-    steps.append((running, Status.COMPLETE))
-    for rows, outcome in steps:
-        if rows.update(
+        rules.append(When(unfinished, then=Value(Status.TIMEOUT.value)))
+    outcome = Case(*rules, default=Value(Status.COMPLETE.value))
+    with transaction.atomic():
+        ended = Job.objects.filter(pk=job_id, status=Status.RUNNING).update(
             status=outcome, finished_at=timezone.now(), current_file="", phase=Phase.DONE
-        ):
-            return outcome
-    return None
+        )
+        if not ended:
+            return None
+        status = Job.objects.values_list("status", flat=True).get(pk=job_id)
+    return Status(status)
 
 
 def start_batch(job_id: int) -> bool:

@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -18,10 +18,22 @@ from django.db.models import Q
 from django.utils import timezone
 
 from stoat.library.models import Video, display_path, path_key
-from stoat.library.probe import NotAVideo, ProbeError, VideoInfo, probe_video
+from stoat.library.probe import (
+    NotAVideo,
+    ProbeError,
+    VideoInfo,
+    check_regular_file,
+    probe_video,
+)
 from stoat.library.thumbnails import make_thumbnail, thumbnail_name
 from stoat.scans import lifecycle
 from stoat.scans.models import Job, Phase, ScanError, Status
+from stoat.scans.steps import (
+    OutOfTime,
+    ReadersStalled,
+    reader_steps,
+    run_within_limits,
+)
 from stoat.scans.walker import FileEntry, WalkError, walk
 
 log = logging.getLogger(__name__)
@@ -53,6 +65,7 @@ VIDEO_UPDATE_FIELDS = [
 
 StopCheck = Callable[[], bool]
 ProgressHook = Callable[[Job], None]
+T = TypeVar("T")
 
 
 class JobEnded(Exception):
@@ -141,10 +154,15 @@ def video_row(item: ReadItem, info: VideoInfo, thumbnail: str) -> Video:
 
 def read_video(item: ReadItem) -> Video:
     """Probe one file and make its thumbnail; raises NotAVideo or ProbeError."""
-    info = probe_video(item.path)
+    run = reader_steps.get()
+    # One stat here refuses empty files, pipes and vanished files without a reader thread.
+    check_regular_file(item.path)
+    info = run(lambda: probe_video(item.path), "reading the file")
     name = thumbnail_name(path_key(item.path))
-    make_thumbnail(
-        item.path, settings.STOAT_THUMB_DIR / name, info.duration, settings.STOAT_THUMB_SIZE
+    dest = settings.STOAT_THUMB_DIR / name
+    run(
+        lambda: make_thumbnail(item.path, dest, info.duration, settings.STOAT_THUMB_SIZE),
+        "making its thumbnail",
     )
     return video_row(item, info, name)
 
@@ -189,6 +207,18 @@ class Scanner:
             return False
         return self.should_stop()
 
+    def beat(self) -> None:
+        if not lifecycle.beat(self.job.pk):
+            raise JobEnded(self.job.pk)
+
+    def run_step(self, work: Callable[[], T], what: str) -> T:
+        """One reader step within the per-file limit (and the job's), beating while it waits."""
+        try:
+            return run_within_limits(work, what, deadline=self.deadline, beat=self.beat)
+        except OutOfTime:
+            self.timed_out = True
+            raise
+
     def maybe_flush(self, **fields: object) -> None:
         now = time.monotonic()
         if now - self.last_flush >= self.interval or len(self.buffer) >= MAX_BUFFER:
@@ -216,7 +246,8 @@ class Scanner:
             allowed_roots=settings.STOAT_SCAN_ROOTS,
         ):
             if isinstance(item, WalkError):
-                failed.append(item.path)
+                if item.folder:
+                    failed.append(item.path)
                 self.buffer.add_error(job.pk, item.path, item.message)
             else:
                 entries.append(item)
@@ -281,6 +312,18 @@ class Scanner:
     # -- phase 3: read -------------------------------------------------------------------------
     def read(self, items: Iterable[ReadItem]) -> None:
         """Read each file, stopping before the next one once asked to; flushes what it read."""
+        token = reader_steps.set(self.run_step)
+        try:
+            self.read_each(items)
+        except ReadersStalled:
+            self.flush()  # what was read before the disk stalled is kept
+            raise
+        finally:
+            reader_steps.reset(token)
+        self.buffer.current_file = ""
+        self.flush()
+
+    def read_each(self, items: Iterable[ReadItem]) -> None:
         job_id = self.job.pk
         counts = self.buffer.counts
         for item in items:
@@ -290,7 +333,13 @@ class Scanner:
             try:
                 self.buffer.videos.append(read_video(item))
                 counts["updated" if item.existing else "new"] += 1
-            except NotAVideo:
+            except OutOfTime:
+                self.stopped = True
+                break
+            except (JobEnded, ReadersStalled):
+                raise
+            except NotAVideo as reason:
+                log.info("skipped %s: %s", display_path(item.path), reason)
                 counts["skipped"] += 1
             except ProbeError as error:
                 self.buffer.add_error(job_id, item.path, str(error))
@@ -299,8 +348,6 @@ class Scanner:
                 self.buffer.add_error(job_id, item.path, f"unexpected error: {error}")
             counts["processed"] += 1
             self.maybe_flush()
-        self.buffer.current_file = ""
-        self.flush()
 
     def outcome(self) -> Status:
         if self.timed_out:

@@ -6,12 +6,17 @@ import logging
 import math
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from django.conf import settings
+from django_q.brokers import get_broker
+from django_q.exceptions import TimeoutException
+from django_q.models import Schedule
 from django_q.tasks import async_task
 
+from stoat.library.models import Video, display_path, path_key
 from stoat.scans import lifecycle
-from stoat.scans.models import Job, Status
+from stoat.scans.models import Job, ScanError, Status
 from stoat.scans.scanner import JobEnded, ReadItem, Scanner
 
 log = logging.getLogger(__name__)
@@ -41,11 +46,26 @@ def fail(job_id: int, error: BaseException) -> None:
 
 
 def run_scan(job_id: int) -> str:
-    """Find the files of a pending scan, then read them here or fan them out as batches."""
-    if not lifecycle.claim(job_id):
-        return "not claimed: the job was cancelled or is already running"
+    """Find the files of a pending scan, then read them here or fan them out as batches.
+
+    A re-delivered task (its worker was lost) resumes the job if the reaper has not ended it.
+    """
+    if lifecycle.claim(job_id):
+        prefix = ""
+    elif lifecycle.resume(job_id):
+        prefix = "resumed; "
+    else:
+        return "not claimed: the job was cancelled, ended, or is running elsewhere"
     job = Job.objects.get(pk=job_id)
     scanner = Scanner(job)
+    try:
+        return prefix + scan_in_task(job_id, scanner)
+    except TimeoutException:
+        # django-q2's task timeout fired (SIGALRM): keep what was stored, end as timeout.
+        return f"stopped by the task timeout; job {lifecycle.conclude(job_id, timed_out=True)}"
+
+
+def scan_in_task(job_id: int, scanner: Scanner) -> str:
     try:
         found = scanner.find()
         if found is None:
@@ -76,19 +96,83 @@ def run_scan(job_id: int) -> str:
         return "failed"
 
 
+def not_yet_read(job_id: int, items: list[ReadItem]) -> list[ReadItem]:
+    """The items a lost run of this batch did not store (as a video or as an error) yet."""
+    stored = set(
+        Video.objects.filter(path_key__in=[path_key(i.path) for i in items]).values_list(
+            "path_key", "size", "mtime_ns"
+        )
+    )
+    failed = set(
+        ScanError.objects.filter(
+            job_id=job_id, path__in=[display_path(i.path) for i in items]
+        ).values_list("path", flat=True)
+    )
+    return [
+        i
+        for i in items
+        if (path_key(i.path), i.size, i.mtime_ns) not in stored
+        and display_path(i.path) not in failed
+    ]
+
+
 def run_batch(job_id: int, items: list[ItemTuple]) -> str:
-    """Read one batch of a fanned-out scan; the last batch to end concludes the job."""
+    """Read one batch of a fanned-out scan; the last batch to end concludes the job.
+
+    A batch re-delivered after its worker was lost skips the files that run already stored.
+    """
+    to_read = [ReadItem(*item) for item in items]
+    job = Job.objects.filter(pk=job_id).first()
+    if job is not None and lifecycle.is_silent(job):
+        # Re-delivered after its worker was lost (or long queued): revive the heartbeat unless
+        # another batch did first; a reaped job is not running, so start_batch refuses it.
+        lifecycle.resume_batch(job_id)
+        to_read = not_yet_read(job_id, to_read)
     if not lifecycle.start_batch(job_id):
         # Cancelled or ended before this batch began: it reads nothing, only counts itself.
         outcome = lifecycle.end_batch(job_id, started=False)
         return f"batch skipped; job {outcome or 'ended'}"
     scanner = Scanner(Job.objects.get(pk=job_id))
     try:
-        scanner.read(ReadItem(*item) for item in items)
+        scanner.read(to_read)
     except JobEnded:
         return "the job ended elsewhere"
+    except TimeoutException:
+        scanner.timed_out = True
     except Exception as error:
         fail(job_id, error)
         return "failed"
-    outcome = lifecycle.end_batch(job_id, timed_out=time.time() > scanner.deadline)
+    timed_out = scanner.timed_out or time.time() > scanner.deadline
+    outcome = lifecycle.end_batch(job_id, timed_out=timed_out)
     return f"batch done; job {outcome or 'still running'}"
+
+
+REAPER_SCHEDULE = "stoat: end scans whose worker was lost"
+
+
+def schedule_reaper(**kwargs: Any) -> None:
+    """Create (or correct) the django-q2 schedule that runs the reaper every minute.
+
+    Connected to post_migrate, so the schedule exists once per database however many workers
+    start; update_or_create keeps it idempotent.
+    """
+    Schedule.objects.update_or_create(
+        name=REAPER_SCHEDULE,
+        defaults={
+            "func": "stoat.scans.tasks.reap_lost_jobs",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
+    )
+
+
+def reap_lost_jobs() -> str:
+    """Run by a django-q2 schedule: end the running jobs whose worker went silent.
+
+    Batches of a fanned-out job may sit in the queue behind other work; only once nothing waits
+    there is such a job's silence proof that its workers were lost.
+    """
+    queued = get_broker().queue_size()
+    ended = lifecycle.reap_lost(waiting_batches_may_be_queued=bool(queued))
+    return f"ended {ended} lost job(s)"

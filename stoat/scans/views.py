@@ -21,6 +21,8 @@ ERRORS_SHOWN_WHILE_RUNNING = 20
 
 
 def jobs_page(request: HtmxHttpRequest, form: ScanForm, status: int = 200) -> HttpResponse:
+    # One cheap read when nothing is lost; the schedule does the same between page views.
+    lifecycle.reap_lost()
     jobs = Job.objects.all()
     wanted = request.GET.get("status", "")
     if wanted in Status.values:
@@ -73,7 +75,11 @@ def render_job(
 
 @require_GET
 def job_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    return render_job(request, get_object_or_404(Job, pk=pk))
+    job = get_object_or_404(Job, pk=pk)
+    if lifecycle.is_silent(job) and lifecycle.reap_lost(job.pk):
+        # Its worker is gone: show the job as it ends now, not as running forever.
+        job.refresh_from_db()
+    return render_job(request, job)
 
 
 @require_POST

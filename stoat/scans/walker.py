@@ -20,6 +20,20 @@ class FileEntry(NamedTuple):
 class WalkError(NamedTuple):
     path: str
     message: str
+    # False for one file that could not be used; True for a folder whose files are unknown.
+    folder: bool = True
+
+
+LINK_OUTSIDE = (
+    "a link to a file outside the folders being scanned; stoat does not follow links out of them"
+)
+NOT_A_FILE = "not a regular file (a pipe, socket or device); it was not opened"
+
+
+def describe_link_error(error: OSError) -> str | None:
+    if isinstance(error, FileNotFoundError):
+        return "a broken link: the file it points to does not exist"
+    return None
 
 
 def is_within(path: str, roots: Iterable[str]) -> bool:
@@ -68,29 +82,40 @@ def walk(
             continue
         subfolders: list[str] = []
         for entry in entries:
+            video = False
             try:
                 if entry.is_symlink():
+                    video = has_extension(entry.name, exts)
                     target = os.path.realpath(entry.path)
                     if not is_within(target, bounds):
+                        if video:
+                            yield WalkError(entry.path, LINK_OUTSIDE, folder=False)
                         continue
                     info = os.stat(entry.path)
-                    video = has_extension(entry.name, exts)
                 # The type comes with the listing; only folders and videos cost a stat call.
                 elif entry.is_dir(follow_symlinks=False):
                     info = entry.stat(follow_symlinks=False)
-                    video = False
                 elif has_extension(entry.name, exts):
-                    info = entry.stat(follow_symlinks=False)
                     video = True
+                    info = entry.stat(follow_symlinks=False)
                 else:
                     continue
-            except OSError:
-                # Broken links, loops and files that vanished mid-walk are not videos to read.
+            except OSError as error:
+                # Broken links, loops and files that vanished mid-walk are not videos to read;
+                # one named like a video is reported, so the user learns why it is not listed.
+                if video:
+                    why = describe_link_error(error) if entry.is_symlink() else None
+                    yield WalkError(entry.path, why or describe_os_error(error), folder=False)
                 continue
             if stat.S_ISDIR(info.st_mode):
                 if recursive and (info.st_dev, info.st_ino) not in seen_dirs:
                     seen_dirs.add((info.st_dev, info.st_ino))
                     subfolders.append(entry.path)
-            elif video and stat.S_ISREG(info.st_mode):
+            elif not video:
+                continue
+            elif stat.S_ISREG(info.st_mode):
                 yield FileEntry(entry.path, info.st_size, info.st_mtime_ns)
+            else:
+                # Opening a pipe or a device could block forever: it is never opened.
+                yield WalkError(entry.path, NOT_A_FILE, folder=False)
         stack.extend(reversed(subfolders))

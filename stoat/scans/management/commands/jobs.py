@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from stoat.scans import lifecycle
 from stoat.scans.models import Job, Status
 
 
@@ -15,6 +16,8 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=50, help="how many to list (default 50)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Like the job list page: a job whose worker was lost is listed as ended, not running.
+        lifecycle.reap_lost()
         jobs = Job.objects.all()
         if options["status"]:
             jobs = jobs.filter(status=options["status"])

@@ -1,0 +1,239 @@
+"""Fault 4: races between real threads on a file database, many rounds each.
+
+Each round releases its racers together from a barrier; whichever wins, the final state must be a
+legal one, the HTTP answer must match it, and the job's counters must equal the rows stored.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from stoat.library.models import Video
+from stoat.scans import lifecycle, tasks
+from stoat.scans.models import Job, Status
+from tests.conftest import make_job, signed_in
+from tests.media import make_clip
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROUNDS = 30
+HTMX = {"HX-Request": "true"}
+
+
+def race(*racers: Callable[[], Any]) -> list[Any]:
+    """Run each racer in its own thread (own DB connection), all released at the same moment."""
+    barrier = threading.Barrier(len(racers))
+    results: list[Any] = [None] * len(racers)
+    failures: list[BaseException] = []
+
+    def run(index: int, racer: Callable[[], Any]) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[index] = racer()
+        except BaseException as error:  # re-raised in the test thread below
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    if failures:
+        raise failures[0]
+    return results
+
+
+@pytest.fixture
+def browsers(staff_user: User) -> tuple[Client, Client]:
+    """Two signed-in browsers, one per racing thread."""
+    return signed_in(staff_user), signed_in(staff_user)
+
+
+def post_cancel(browser: Client, job_id: int) -> int:
+    """The Cancel button without JavaScript: 200 accepted, 409 already ended, 404 unknown."""
+    return browser.post(f"/jobs/{job_id}/cancel").status_code
+
+
+def get_progress(browser: Client, job_id: int) -> int:
+    return browser.get(f"/jobs/{job_id}/", headers=HTMX).status_code
+
+
+def final(job: Job) -> Job:
+    return Job.objects.get(pk=job.pk)
+
+
+def running_job(**fields: object) -> Job:
+    now = timezone.now()
+    return make_job(status=Status.RUNNING, started_at=now, heartbeat_at=now, **fields)
+
+
+def silent_job(**fields: object) -> Job:
+    long_ago = timezone.now() - timedelta(minutes=2)
+    return make_job(status=Status.RUNNING, started_at=long_ago, heartbeat_at=long_ago, **fields)
+
+
+def test_a_cancel_racing_the_end_of_a_scan_cancels_it_or_is_told_409(
+    browsers: tuple[Client, Client],
+) -> None:
+    one = browsers[0]
+    for _ in range(ROUNDS):
+        job = running_job(found=1, found_final=True, processed=1)
+        code, outcome = race(partial(post_cancel, one, job.pk), partial(lifecycle.conclude, job.pk))
+        status = final(job).status
+        assert (code, status) in {(200, Status.CANCELLED), (409, Status.COMPLETE)}
+        assert outcome == status
+
+
+def test_two_cancels_of_a_running_scan_both_succeed_and_set_one_flag(
+    browsers: tuple[Client, Client],
+) -> None:
+    one, two = browsers
+    for _ in range(ROUNDS):
+        job = running_job()
+        assert race(partial(post_cancel, one, job.pk), partial(post_cancel, two, job.pk)) == [
+            200,
+            200,
+        ]
+        row = final(job)
+        assert row.status == Status.RUNNING and row.cancel_requested_at is not None
+        assert lifecycle.conclude(job.pk) == Status.CANCELLED
+
+
+def test_two_cancels_of_a_pending_scan_cancel_it_once_and_the_other_is_409(
+    browsers: tuple[Client, Client],
+) -> None:
+    one, two = browsers
+    for _ in range(ROUNDS):
+        job = make_job()
+        codes = race(partial(post_cancel, one, job.pk), partial(post_cancel, two, job.pk))
+        assert sorted(codes) == [200, 409]
+        assert final(job).status == Status.CANCELLED
+
+
+def test_a_cancel_racing_the_worker_that_claims_the_job_always_ends_legally(
+    library_dir: Path, browsers: tuple[Client, Client]
+) -> None:
+    one = browsers[0]
+    make_clip(library_dir / "clip.mp4")
+    for _ in range(ROUNDS):
+        Video.objects.all().delete()
+        job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+        code, result = race(partial(post_cancel, one, job.pk), partial(tasks.run_scan, job.pk))
+        row = final(job)
+        assert (code, row.status) in {(200, Status.CANCELLED), (409, Status.COMPLETE)}, result
+        if result.startswith("not claimed"):
+            assert row.started_at is None and row.processed == 0
+        # Counters equal rows, whoever won.
+        assert row.new == Video.objects.count() == row.processed
+
+
+def test_a_redelivered_task_racing_the_reaper_resumes_or_is_refused_never_both(
+    library_dir: Path,
+) -> None:
+    make_clip(library_dir / "clip.mp4")
+    for _ in range(ROUNDS):
+        job = silent_job(path=str(library_dir))
+        reaped, result = race(partial(lifecycle.reap_lost, job.pk), partial(tasks.run_scan, job.pk))
+        row = final(job)
+        if reaped:
+            assert result.startswith("not claimed")
+            assert row.status == Status.FAILED and row.error.startswith("worker lost")
+            assert row.processed == 0
+        else:
+            assert result == "resumed; complete"
+            assert row.status == Status.COMPLETE and row.error == ""
+            assert row.new + row.unchanged == row.processed == Video.objects.count() == 1
+
+
+def test_a_redelivered_task_racing_the_job_page_shows_the_truth(
+    library_dir: Path, browsers: tuple[Client, Client]
+) -> None:
+    one = browsers[0]
+    make_clip(library_dir / "clip.mp4")
+    for _ in range(ROUNDS):
+        job = silent_job(path=str(library_dir))
+        code, result = race(partial(get_progress, one, job.pk), partial(tasks.run_scan, job.pk))
+        row = final(job)
+        if result.startswith("not claimed"):
+            # The page reaped it and said so with its last answer (286 stops the polling).
+            assert (code, row.status) == (286, Status.FAILED)
+        else:
+            assert result == "resumed; complete" and row.status == Status.COMPLETE
+            assert code in (200, 286)
+
+
+def post_scan(browser: Client, folder: Path) -> str:
+    """Where the scan form sends the browser: the page of the job that covers the folder."""
+    response = browser.post("/jobs/new", {"path": str(folder), "recursive": "on"})
+    assert response.status_code == 302
+    return str(response["Location"])
+
+
+def test_two_requests_to_scan_one_folder_at_once_start_one_job(
+    library_dir: Path, browsers: tuple[Client, Client]
+) -> None:
+    one, two = browsers
+    for _ in range(ROUNDS):
+        first, second = race(
+            partial(post_scan, one, library_dir), partial(post_scan, two, library_dir)
+        )
+        active = Job.objects.filter(status=Status.PENDING)
+        assert active.count() == 1
+        assert first == second == f"/jobs/{active.get().pk}/"
+        lifecycle.request_cancel(active.get().pk)
+
+
+def batch_items(clips: list[Path]) -> list[tasks.ItemTuple]:
+    return [(str(c), c.stat().st_size, c.stat().st_mtime_ns, False) for c in clips]
+
+
+def test_two_redelivered_batches_of_a_lost_job_both_finish_it(library_dir: Path) -> None:
+    clips = [make_clip(library_dir / f"clip{index}.mp4") for index in range(4)]
+    for _ in range(ROUNDS // 3):
+        Video.objects.all().delete()
+        job = silent_job(path=str(library_dir), batches_total=2, found=4, found_final=True)
+        results = race(
+            partial(tasks.run_batch, job.pk, batch_items(clips[:2])),
+            partial(tasks.run_batch, job.pk, batch_items(clips[2:])),
+        )
+        row = final(job)
+        assert sorted(results) == ["batch done; job complete", "batch done; job still running"]
+        assert (row.status, row.processed, row.new, Video.objects.count()) == (
+            Status.COMPLETE,
+            4,
+            4,
+            4,
+        )
+
+
+def test_a_redelivered_batch_racing_the_reaper_runs_or_stops_never_both(
+    library_dir: Path,
+) -> None:
+    clips = [make_clip(library_dir / f"clip{index}.mp4") for index in range(2)]
+    for _ in range(ROUNDS // 3):
+        Video.objects.all().delete()
+        job = silent_job(path=str(library_dir), batches_total=1, found=2, found_final=True)
+        reaped, result = race(
+            tasks.reap_lost_jobs, partial(tasks.run_batch, job.pk, batch_items(clips))
+        )
+        row = final(job)
+        if reaped == "ended 1 lost job(s)":
+            assert row.status == Status.FAILED and row.error.startswith("worker lost")
+            assert result in ("batch skipped; job ended", "the job ended elsewhere")
+        else:
+            assert reaped == "ended 0 lost job(s)" and result == "batch done; job complete"
+            assert row.status == Status.COMPLETE
+        assert row.new == row.processed == Video.objects.count()

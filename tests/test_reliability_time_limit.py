@@ -1,0 +1,214 @@
+"""Fault 2: a file that hangs the reader costs its time limit, never the scan."""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from django.conf import LazySettings
+from django.db import connection
+
+from stoat.core.time_limit import TimedOut, abandoned_steps, call_with_time_limit
+from stoat.library.models import Video
+from stoat.library.probe import VideoInfo, probe_video
+from stoat.scans import lifecycle, scanner, steps
+from stoat.scans.models import Job, ScanError, Status
+from stoat.scans.runner import run_here
+from tests.hanging import hanging_file, release
+from tests.media import make_clip
+
+
+def wait_for_abandoned_steps_to_end(seconds: float = 10) -> None:
+    end = time.monotonic() + seconds
+    while abandoned_steps() and time.monotonic() < end:
+        time.sleep(0.02)
+    assert abandoned_steps() == 0
+
+
+def stalled_library(root: Path) -> Path:
+    """Two clips, then one whose read will hang, then one more."""
+    make_clip(root / "a0.mp4")
+    make_clip(root / "a1.mp4")
+    make_clip(root / "c0.mp4")
+    return make_clip(root / "b_stalled.mp4")
+
+
+@pytest.mark.django_db
+def test_a_file_whose_read_hangs_becomes_a_timed_out_error_and_the_scan_moves_on(
+    library_dir: Path, settings: LazySettings
+) -> None:
+    stalled = stalled_library(library_dir)
+    settings.STOAT_FILE_TIME_LIMIT = 1
+    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+
+    with hanging_file(stalled) as holder:
+        started = time.monotonic()
+        assert run_here(job) == Status.COMPLETE
+        took = time.monotonic() - started
+        # The read was still blocked when the scan ended: the limit, not the file, ended it.
+        assert holder.poll() is None and abandoned_steps() == 1
+        release(holder)
+    wait_for_abandoned_steps_to_end()
+
+    job.refresh_from_db()
+    assert took < 10
+    assert (job.found, job.processed, job.new, job.errors) == (4, 4, 3, 1)
+    error = ScanError.objects.get(job=job)
+    assert error.path == str(stalled)
+    assert error.message.startswith("reading the file timed out after 1 s")
+    stored = sorted(Video.objects.values_list("filename", flat=True))
+    assert stored == ["a0.mp4", "a1.mp4", "c0.mp4"]
+
+
+@pytest.mark.django_db
+def test_a_thumbnail_step_that_hangs_is_a_timed_out_error_too(
+    library_dir: Path, settings: LazySettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stalled = stalled_library(library_dir)
+    settings.STOAT_FILE_TIME_LIMIT = 1
+    real_probe = probe_video
+    leases = ExitStack()
+
+    def probe_then_stall(path: str) -> VideoInfo:
+        info = real_probe(path)
+        if path == str(stalled):
+            # The probe has read and closed the file; the thumbnail's open will now block.
+            leases.enter_context(hanging_file(stalled))
+        return info
+
+    monkeypatch.setattr(scanner, "probe_video", probe_then_stall)
+    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+
+    with leases:
+        assert run_here(job) == Status.COMPLETE
+        assert abandoned_steps() == 1
+    wait_for_abandoned_steps_to_end()
+
+    job.refresh_from_db()
+    assert (job.processed, job.new, job.errors) == (4, 3, 1)
+    error = ScanError.objects.get(job=job)
+    assert error.path == str(stalled)
+    assert error.message.startswith("making its thumbnail timed out after 1 s")
+
+
+@pytest.mark.django_db
+def test_a_scan_stops_failed_when_too_many_reads_hang_at_once(
+    library_dir: Path, settings: LazySettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stalled = stalled_library(library_dir)
+    settings.STOAT_FILE_TIME_LIMIT = 0.5
+    # One hanging read stands for a whole stalled share here (the limit is 16 in production).
+    monkeypatch.setattr(steps, "MAX_HANGING_READS", 1)
+    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+
+    with hanging_file(stalled):
+        assert run_here(job) == Status.FAILED
+    wait_for_abandoned_steps_to_end()
+
+    job.refresh_from_db()
+    assert "stuck being read" in job.error and "stalled" in job.error
+    # What was read before is kept, with counters equal to the rows.
+    assert (job.processed, job.new, job.errors, Video.objects.count()) == (3, 2, 1, 2)
+    assert ScanError.objects.get(job=job).path == str(stalled)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_stays_fresh_while_one_file_hangs(
+    library_dir: Path, settings: LazySettings
+) -> None:
+    stalled = stalled_library(library_dir)
+    settings.STOAT_FILE_TIME_LIMIT = 3
+    settings.STOAT_PROGRESS_INTERVAL = 0
+    settings.STOAT_HEARTBEAT_INTERVAL = 0.2
+    # Five beats of slack for a busy machine; without beats the age passes 2 s while sampling.
+    settings.STOAT_HEARTBEAT_STALE = 1.0
+    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    outcome: list[Status | None] = []
+
+    def worker() -> None:
+        try:
+            outcome.append(run_here(job))
+        finally:
+            connection.close()
+
+    with hanging_file(stalled):
+        thread = threading.Thread(target=worker)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while Job.objects.get(pk=job.pk).processed < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        # Now the worker is inside the hanging read of b_stalled.mp4 for about 3 s.
+        ages = []
+        sample_until = time.monotonic() + 2
+        while time.monotonic() < sample_until:
+            row = Job.objects.get(pk=job.pk)
+            assert row.status == Status.RUNNING and row.processed == 2
+            assert row.heartbeat_at is not None
+            ages.append(time.time() - row.heartbeat_at.timestamp())
+            assert not lifecycle.is_silent(row)
+            time.sleep(0.05)
+        thread.join(timeout=15)
+    wait_for_abandoned_steps_to_end()
+
+    assert outcome == [Status.COMPLETE]
+    assert max(ages) < 1.0
+    assert ScanError.objects.get(job=job).path == str(stalled)
+
+
+@pytest.mark.django_db
+def test_a_job_out_of_time_while_a_file_hangs_ends_as_timeout_with_its_partial_result(
+    library_dir: Path, settings: LazySettings
+) -> None:
+    stalled = stalled_library(library_dir)
+    settings.STOAT_FILE_TIME_LIMIT = 30
+    settings.STOAT_JOB_TIME_LIMIT = 1.5
+    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+
+    with hanging_file(stalled):
+        started = time.monotonic()
+        assert run_here(job) == Status.TIMEOUT
+        assert time.monotonic() - started < 10
+    wait_for_abandoned_steps_to_end()
+
+    job.refresh_from_db()
+    # The hanging file was neither counted nor stored: the counters equal the rows.
+    assert (job.found, job.processed, job.new, job.errors) == (4, 2, 2, 0)
+    assert Video.objects.count() == 2 and job.error == ""
+
+
+def test_a_step_that_ends_in_time_gives_its_result_or_its_error() -> None:
+    assert call_with_time_limit(lambda: 42, 5) == 42
+
+    def broken() -> int:
+        raise ValueError("bad header")
+
+    with pytest.raises(ValueError, match="bad header"):
+        call_with_time_limit(broken, 5)
+
+
+def test_a_step_past_its_limit_times_out_while_the_caller_ticks() -> None:
+    release_step = threading.Event()
+    ticks: list[float] = []
+
+    with pytest.raises(TimedOut, match=r"timed out after 0\.5 s"):
+        call_with_time_limit(
+            lambda: release_step.wait(30), 0.5, tick=lambda: ticks.append(1), tick_every=0.1
+        )
+    release_step.set()
+    wait_for_abandoned_steps_to_end()
+    assert 3 <= len(ticks) <= 5
+
+
+def test_an_exception_from_the_tick_stops_the_wait() -> None:
+    release_step = threading.Event()
+
+    def tick() -> None:
+        raise RuntimeError("job ended elsewhere")
+
+    with pytest.raises(RuntimeError, match="job ended elsewhere"):
+        call_with_time_limit(lambda: release_step.wait(30), 5, tick=tick, tick_every=0.05)
+    release_step.set()
+    wait_for_abandoned_steps_to_end()

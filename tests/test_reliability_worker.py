@@ -1,0 +1,172 @@
+"""Faults 1 and 3 with real `qcluster` processes: SIGKILL mid-scan, and the task timeout."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.conf import LazySettings
+from django_q.models import Task
+
+from stoat.library.models import Video
+from stoat.scans import lifecycle, tasks
+from stoat.scans.models import Job, Status
+from tests.hanging import hanging_file
+from tests.media import make_clip
+from tests.worker import qcluster, wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+# Small limits so that a lost worker is noticed, and its task re-delivered, within seconds.
+FAST = {
+    "STOAT_WORKERS": "1",
+    "STOAT_BROKER_URL": "",
+    "STOAT_PROGRESS_INTERVAL": "0",
+    "STOAT_HEARTBEAT_INTERVAL": "0.3",
+    "STOAT_HEARTBEAT_STALE": "1",
+    "STOAT_FILE_TIME_LIMIT": "30",
+    "STOAT_TASK_TIMEOUT": "20",
+    "STOAT_TASK_RETRY": "4",
+}
+
+
+@pytest.fixture(autouse=True)
+def fast_heartbeat(settings: LazySettings) -> None:
+    settings.STOAT_HEARTBEAT_INTERVAL = 0.3
+    settings.STOAT_HEARTBEAT_STALE = 1
+
+
+def library(root: Path, before: int, after: int) -> Path:
+    """`before` clips, one whose read will hang, `after` clips, in the order they are read."""
+    for index in range(before):
+        make_clip(root / f"a{index}.mp4")
+    for index in range(after):
+        make_clip(root / f"z{index}.mp4")
+    return make_clip(root / "m_stalled.mp4")
+
+
+def job_row(job: Job) -> Job:
+    return Job.objects.get(pk=job.pk)
+
+
+def ended_and_recorded(job: Job) -> bool:
+    """The job is terminal and the worker has recorded its scan task's result."""
+    return job_row(job).is_terminal and Task.objects.filter(name=f"scan-{job.pk}").exists()
+
+
+def kill(cluster: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the whole cluster at once, as the OOM killer or a power cut would.
+
+    Also how a test ends a cluster once it has seen what it waited for: a graceful stop waits for
+    django-q2's shutdown timers and tells the test nothing more.
+    """
+    if cluster.poll() is None:
+        os.killpg(cluster.pid, signal.SIGKILL)
+    cluster.wait(timeout=10)
+
+
+def kill_inside_the_stalled_read(job: Job, stored: int, data_dir: Path, **env: str) -> None:
+    """Start a cluster, wait until `stored` files are stored and the worker beats inside the
+    hanging read, then kill it."""
+    with qcluster(data_dir, **FAST, **env) as cluster:
+        try:
+            wait_for(lambda: job_row(job).processed == stored, 30, f"{stored} files stored")
+            beat = job_row(job).heartbeat_at
+            assert beat is not None
+            wait_for(lambda: (job_row(job).heartbeat_at or beat) > beat, 5, "a beat while stuck")
+        finally:
+            kill(cluster)
+    row = job_row(job)
+    assert row.status == Status.RUNNING and Video.objects.count() == stored
+
+
+def test_a_worker_killed_mid_scan_is_resumed_by_the_redelivered_task(
+    library_dir: Path, data_dir: Path
+) -> None:
+    stalled = library(library_dir, before=4, after=3)
+    with hanging_file(stalled):
+        job = lifecycle.create_scan(str(library_dir)).job
+        kill_inside_the_stalled_read(job, 4, data_dir)
+
+    with qcluster(data_dir, **FAST) as second:
+        try:
+            wait_for(lambda: ended_and_recorded(job), 40, "the resumed scan to end")
+        finally:
+            kill(second)
+
+    job.refresh_from_db()
+    assert job.status == Status.COMPLETE
+    # Files stored before the kill count as unchanged in the resumed pass.
+    assert (job.found, job.processed, job.unchanged, job.new, job.errors) == (8, 8, 4, 4, 0)
+    assert Video.objects.count() == Video.objects.values("path_key").distinct().count() == 8
+    assert Task.objects.get(name=f"scan-{job.pk}").result.startswith("resumed")
+
+
+def test_a_worker_killed_mid_scan_is_reaped_and_its_redelivered_task_does_nothing(
+    library_dir: Path, data_dir: Path
+) -> None:
+    stalled = library(library_dir, before=3, after=2)
+    with hanging_file(stalled):
+        job = lifecycle.create_scan(str(library_dir)).job
+        kill_inside_the_stalled_read(job, 3, data_dir)
+
+    wait_for(lambda: lifecycle.is_silent(job_row(job)), 5, "the heartbeat to go stale")
+    assert tasks.reap_lost_jobs() == "ended 1 lost job(s)"  # what the schedule runs
+    with qcluster(data_dir, **FAST) as second:
+        try:
+            wait_for(
+                lambda: Task.objects.filter(name=f"scan-{job.pk}").exists(),
+                40,
+                "the lost task to be re-delivered",
+            )
+        finally:
+            kill(second)
+
+    job.refresh_from_db()
+    assert (job.status, job.processed, job.new) == (Status.FAILED, 3, 3)
+    assert job.error.startswith("worker lost")
+    assert Video.objects.count() == 3
+    assert Task.objects.get(name=f"scan-{job.pk}").result.startswith("not claimed")
+
+
+def test_a_killed_batch_of_a_fanned_out_scan_is_resumed(library_dir: Path, data_dir: Path) -> None:
+    stalled = library(library_dir, before=3, after=2)
+    batches = {"STOAT_BATCH_MIN": "2", "STOAT_MAX_BATCHES": "2"}
+    with hanging_file(stalled):
+        job = lifecycle.create_scan(str(library_dir)).job
+        # Batch 1 reads a0-a2; batch 2 hangs on m_stalled.mp4 and is killed.
+        kill_inside_the_stalled_read(job, 3, data_dir, **batches)
+    assert (job_row(job).batches_total, job_row(job).batches_done) == (2, 1)
+
+    with qcluster(data_dir, **FAST, **batches) as second:
+        try:
+            wait_for(lambda: job_row(job).is_terminal, 40, "the resumed batch to end the scan")
+        finally:
+            kill(second)
+
+    job.refresh_from_db()
+    assert job.status == Status.COMPLETE
+    assert (job.found, job.processed, job.new, job.errors, job.batches_done) == (6, 6, 6, 0, 2)
+    assert Video.objects.count() == Video.objects.values("path_key").distinct().count() == 6
+
+
+def test_a_scan_past_the_task_timeout_ends_as_timeout_with_its_partial_result(
+    library_dir: Path, data_dir: Path
+) -> None:
+    stalled = library(library_dir, before=3, after=1)
+    limits = {**FAST, "STOAT_TASK_TIMEOUT": "3", "STOAT_TASK_RETRY": "60"}
+    with hanging_file(stalled), qcluster(data_dir, **limits) as cluster:
+        job = lifecycle.create_scan(str(library_dir)).job
+        try:
+            wait_for(lambda: ended_and_recorded(job), 30, "the task timeout to end the scan")
+        finally:
+            kill(cluster)
+
+    job.refresh_from_db()
+    assert job.status == Status.TIMEOUT
+    assert (job.found, job.processed, job.new, job.error) == (5, 3, 3, "")
+    assert Video.objects.count() == 3
+    assert "task timeout" in Task.objects.get(name=f"scan-{job.pk}").result
