@@ -62,6 +62,8 @@ def main(argv: list[str]) -> int:
     base = environment.prepare(args.keep)
     try:
         run(base, sizes, sections)
+        if sizes != FULL:
+            say("  (reduced sizes: fixed costs weigh more; the targets are for the full run)")
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
