@@ -62,6 +62,8 @@ def main(argv: list[str]) -> int:
     base = environment.prepare(args.keep)
     try:
         run(base, sizes, sections)
+        if sizes != FULL:
+            say("  (reduced sizes: fixed costs weigh more; the targets are for the full run)")
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
@@ -91,25 +93,33 @@ def run(base: Path, sizes: Sizes, sections: set[str]) -> None:
         say()
         say(f"1. cold scan of {sizes.clips:,} clips (probe + thumbnail + database), 2 workers")
         s = scenarios.cold_scan(base, cold, sizes.clips, thumbs, workers=2)
-        stoat_rate = s.processed / s.seconds
         say(
-            f"   stoat     {s.processed:,} files in {s.seconds:.2f} s = {stoat_rate:,.1f}"
-            f" files/s ({s.batches} batches, {s.errors} errors)"
+            f"   stoat     {s.processed:,} files in {s.seconds:.2f} s"
+            f" = {s.processed / s.seconds:,.1f} files/s ({s.batches} batches, {s.errors} errors,"
+            f" {s.cores:.2f} cores busy)"
         )
         if not baseline.available():
             say("   baseline  skipped: ffprobe/ffmpeg are not installed (apt-get install ffmpeg)")
         else:
             seconds = scenarios.baseline_seconds(base, cold_paths)
             rate = len(cold_paths) / seconds
-            ratio = stoat_rate / rate
             say(
                 f"   baseline  {len(cold_paths):,} files in {seconds:.2f} s = {rate:,.1f} files/s"
                 " (ffprobe + ffmpeg per file, serially)"
             )
-            say(f"   ratio     {ratio:.1f}x (target >= 20x: {verdict(ratio >= 20)})")
-            summary.append(
-                f"cold scan vs baseline   {ratio:8.1f}x      >= 20x     {verdict(ratio >= 20)}"
+            # Scanned again after the long baseline, so a change in outside load shows.
+            again = scenarios.cold_scan(base, cold, sizes.clips, thumbs, workers=2)
+            say(
+                f"   stoat     {again.processed:,} files in {again.seconds:.2f} s"
+                f" = {again.processed / again.seconds:,.1f} files/s (again, after the baseline)"
             )
+            slower = max(s.seconds, again.seconds)
+            ratio = (sizes.clips / slower) / rate
+            ok = ratio >= 20
+            say(
+                f"   ratio     {ratio:.1f}x, by the slower stoat run (target >= 20x: {verdict(ok)})"
+            )
+            summary.append(f"cold scan vs baseline   {ratio:8.1f}x      >= 20x     {verdict(ok)}")
 
     if "rescan" in sections:
         say()
@@ -173,7 +183,10 @@ def run(base: Path, sizes: Sizes, sections: set[str]) -> None:
         for label, runs in (("1 worker ", speed.one), ("2 workers", speed.two)):
             each = ", ".join(f"{r.seconds:.2f} s" for r in runs)
             best = speed.best(runs)
-            say(f"   {label} {each}: best {best.processed / best.seconds:,.1f} files/s")
+            say(
+                f"   {label} {each}: best {best.processed / best.seconds:,.1f} files/s,"
+                f" the cluster using {best.cores:.2f} cores meanwhile"
+            )
         ok = speed.ratio >= 1.6
         say(f"   speed-up  {speed.ratio:.2f}x (target >= 1.6x: {verdict(ok)})")
         summary.append(f"2 workers vs 1          {speed.ratio:8.2f}x      >= 1.6x    {verdict(ok)}")

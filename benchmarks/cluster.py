@@ -32,6 +32,12 @@ class Finished:
     errors: int
     batches: int
     job_seconds: float  # from the worker claiming the job to the job ending, as the job records it
+    cpu_seconds: float = 0.0  # used by the cluster meanwhile; set where it is measured
+
+    @property
+    def cores(self) -> float:
+        """How many cores the cluster kept busy on average: 2 workers on 2 free cores near 2."""
+        return self.cpu_seconds / self.seconds
 
 
 def wait_for(
@@ -87,6 +93,18 @@ def descendants(pid: int) -> list[int]:
             found.append(child)
             stack.append(child)
     return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process used so far, with its waited-for children."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # utime, stime, cutime, cstime: fields 14-17 of proc(5), counted after the command name.
+    ticks = sum(int(value) for value in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_kib(pid: int) -> int | None:
@@ -149,6 +167,12 @@ class Cluster:
         peaks = [peak_rss_kib(pid) for pid in descendants(self.process.pid)]
         known = [peak for peak in peaks if peak is not None]
         return (max(known) / 1024 if known else 0.0), len(known)
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the cluster's processes (workers, pusher, monitor, sentinel)."""
+        assert self.process is not None
+        pids = [self.process.pid, *descendants(self.process.pid)]
+        return sum(cpu_seconds(pid) for pid in pids)
 
     def drain(self, timeout: float = 60) -> None:
         """Wait until no task is queued or in flight, so the next measurement starts quiet."""

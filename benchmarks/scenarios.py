@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmarks import baseline
@@ -61,8 +61,10 @@ def checked(run: Finished, expected: int) -> Finished:
 
 def cold_scan(base: Path, library: Path, count: int, thumbs: Path, workers: int) -> Finished:
     forget(library, thumbs)
-    with Cluster(workers, base):
-        return checked(timed_scan(library), count)
+    with Cluster(workers, base) as cluster:
+        cpu = cluster.cpu_seconds()
+        run = checked(timed_scan(library), count)
+        return replace(run, cpu_seconds=cluster.cpu_seconds() - cpu)
 
 
 def baseline_seconds(base: Path, paths: list[Path]) -> float:
