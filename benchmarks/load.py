@@ -17,6 +17,7 @@ folder is removed at the end (unless --keep).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
 import os
 import random
@@ -137,7 +138,7 @@ def wait_until_serving(port: int, seconds: float = 30) -> None:
     while time.monotonic() < end:
         try:
             connection = http.client.HTTPConnection(HOST, port, timeout=2)
-            connection.request("GET", "/jobs/")
+            connection.request("GET", "/healthz")
             if connection.getresponse().status == 200:
                 return
         except OSError:
@@ -180,58 +181,91 @@ def measure(job_id: int, window: float) -> Throughput:
     return Throughput(files, elapsed)
 
 
-def browser(
+def signed_in_cookie() -> str:
+    """A session of a read-only user, as a browser that signed in would send it."""
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    user, _ = User.objects.get_or_create(username="load-viewer")
+    client = Client()
+    client.force_login(user)
+    name = settings.SESSION_COOKIE_NAME
+    return f"{name}={client.cookies[name].value}"
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """Status and body of one HTTP/1.1 response (Content-Length or chunked)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
+    if "content-length" in headers:
+        return status, await reader.readexactly(int(headers["content-length"]))
+    body = b""
+    while True:
+        size = int((await reader.readline()).strip(), 16)
+        chunk = await reader.readexactly(size + 2)
+        if size == 0:
+            return status, body
+        body += chunk[:-2]
+
+
+async def browser(
     port: int,
     path: str,
     samples: Samples,
     stop_at: float,
     every: float,
     pages: int = 0,
+    cookie: str = "",
 ) -> None:
     """One simulated browser: a keep-alive connection, a request about every `every` seconds."""
-    connection = http.client.HTTPConnection(HOST, port, timeout=10)
-    headers = {"HX-Request": "true", "Connection": "keep-alive"}
     page = random.randrange(1, pages + 1) if pages else 0
-    time.sleep(random.uniform(0, every))  # browsers do not all arrive in the same millisecond
+    await asyncio.sleep(random.uniform(0, every))  # browsers do not all arrive at once
+    reader, writer = await asyncio.open_connection(HOST, port)
     while time.monotonic() < stop_at:
         url = f"{path}?page={page}" if pages else path
+        request = (
+            f"GET {url} HTTP/1.1\r\nHost: {HOST}:{port}\r\nHX-Request: true\r\n"
+            f"Cookie: {cookie}\r\nConnection: keep-alive\r\n\r\n"
+        )
         started = time.perf_counter()
         try:
-            connection.request("GET", url, headers=headers)
-            response = connection.getresponse()
-            body = response.read()
+            writer.write(request.encode())
+            status, body = await asyncio.wait_for(read_response(reader), timeout=10)
             took = time.perf_counter() - started
-            if response.status in (200, 286) and body:
+            if status in (200, 286) and body:
                 samples.ok(took)
             else:
-                samples.failed(f"HTTP {response.status}")
-        except (OSError, http.client.HTTPException) as error:
+                samples.failed(f"HTTP {status}")
+        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as error:
             took = time.perf_counter() - started
             samples.failed(type(error).__name__)
-            connection.close()
-            connection = http.client.HTTPConnection(HOST, port, timeout=10)
+            writer.close()
+            reader, writer = await asyncio.open_connection(HOST, port)
         if pages:
             page = page % pages + 1
-        time.sleep(max(0.0, every - took) * random.uniform(0.9, 1.1))
-    connection.close()
+        await asyncio.sleep(max(0.0, every - took) * random.uniform(0.9, 1.1))
+    writer.close()
 
 
 def run_load(
     port: int, job_id: int, pollers: int, pagers: int, seconds: float, pages: int
 ) -> tuple[Samples, Samples]:
+    """All browsers on one event loop, so the load generator's own threads do not skew latency."""
     progress, library = Samples(), Samples()
-    stop_at = time.monotonic() + seconds
-    threads = [
-        threading.Thread(target=browser, args=(port, f"/jobs/{job_id}/", progress, stop_at, 1.0))
-        for _ in range(pollers)
-    ] + [
-        threading.Thread(target=browser, args=(port, "/", library, stop_at, 1.0, pages))
-        for _ in range(pagers)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=seconds + 30)
+    cookie = signed_in_cookie()
+    job_url = f"/jobs/{job_id}/"
+
+    async def everyone() -> None:
+        stop_at = time.monotonic() + seconds
+        await asyncio.gather(
+            *(browser(port, job_url, progress, stop_at, 1.0, 0, cookie) for _ in range(pollers)),
+            *(browser(port, "/", library, stop_at, 1.0, pages, cookie) for _ in range(pagers)),
+        )
+
+    asyncio.run(everyone())
     return progress, library
 
 
@@ -279,6 +313,10 @@ def run(options: argparse.Namespace, folder: Path) -> int:
         "SECRET_KEY": secrets.token_urlsafe(40),
         "ALLOWED_HOSTS": HOST,
         "STOAT_BROKER_URL": "",
+        # Plain HTTP on loopback: in a deployment the TLS proxy sits in front of gunicorn.
+        "SECURE_SSL_REDIRECT": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
     }
     # The default SQLite file in the data folder: the database the issue is about.
     env.pop("DATABASE_URL", None)
