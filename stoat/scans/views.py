@@ -57,7 +57,10 @@ def render_job(
     request: HtmxHttpRequest, job: Job, *, status: int = 200, message: str = ""
 ) -> HttpResponse:
     errors = job.scan_errors.all()
-    if job.is_active:
+    if not job.errors:
+        # The counter is committed with the rows it counts: none counted, none to read.
+        errors = errors.none()
+    elif job.is_active:
         errors = errors.order_by("-id")[:ERRORS_SHOWN_WHILE_RUNNING]
     else:
         errors = errors[:ERRORS_SHOWN]
