@@ -88,6 +88,9 @@ STOAT_HEARTBEAT_INTERVAL = env_float("STOAT_HEARTBEAT_INTERVAL", 10.0)
 STOAT_HEARTBEAT_STALE = env_float("STOAT_HEARTBEAT_STALE", 3 * STOAT_HEARTBEAT_INTERVAL)
 # Longest one probe or one thumbnail may take before the file becomes a per-file error.
 STOAT_FILE_TIME_LIMIT = env_float("STOAT_FILE_TIME_LIMIT", 5.0)
+# Scan workers run at this niceness (0-19): pages stay quick while a scan fills every core.
+# It counts against processes in the same session or cgroup: see docs/deploy.md for systemd.
+STOAT_WORKER_NICE = int(os.environ.get("STOAT_WORKER_NICE", "10"))
 # A scan with more files to read than this is split into batch tasks that run in parallel.
 STOAT_BATCH_MIN = int(os.environ.get("STOAT_BATCH_MIN", "100"))
 STOAT_MAX_BATCHES = int(os.environ.get("STOAT_MAX_BATCHES", "16"))

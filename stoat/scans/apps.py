@@ -11,6 +11,10 @@ class ScansConfig(AppConfig):
 
     def ready(self) -> None:
         # Every deployment migrates before it starts a worker: the reaper's schedule is made then.
+        from django_q.signals import post_spawn
+
+        from stoat.scans.priority import lower_worker_priority
         from stoat.scans.tasks import schedule_reaper
 
         post_migrate.connect(schedule_reaper, sender=self)
+        post_spawn.connect(lower_worker_priority, dispatch_uid="stoat-worker-priority")
