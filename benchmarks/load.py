@@ -116,10 +116,20 @@ def make_sources(folder: Path) -> list[Path]:
 def running(
     command: list[str], env: dict[str, str], log: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A child process in its own group, stopped (then killed) with everything it started."""
+    """A child process in its own group, stopped (then killed) with everything it started.
+
+    Its own process group, not its own session: Linux gives each session an equal share of the
+    CPU (autogroup) whatever the niceness inside, so the web and the worker share this one, as
+    they share the terminal's session under `manage.py serve`.
+    """
     with log.open("ab") as out:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=os.setpgrp,  # safe: no thread runs yet when the servers start
         )
     try:
         yield process
@@ -289,7 +299,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn processes")
     parser.add_argument("--web-threads", type=int, default=8, help="threads per gunicorn process")
     parser.add_argument(
-        "--worker-nice", type=int, default=0, help="run the qcluster at this niceness (0-19)"
+        "--worker-nice",
+        type=int,
+        default=None,
+        help="STOAT_WORKER_NICE for the scan workers (default: the setting's, 10)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     options = parser.parse_args(argv)
@@ -318,6 +331,9 @@ def run(options: argparse.Namespace, folder: Path) -> int:
         "SESSION_COOKIE_SECURE": "0",
         "CSRF_COOKIE_SECURE": "0",
     }
+    if options.worker_nice is not None:
+        # Scans yield the CPU to page views: a deployment choice this option lets you weigh.
+        env["STOAT_WORKER_NICE"] = str(options.worker_nice)
     # The default SQLite file in the data folder: the database the issue is about.
     env.pop("DATABASE_URL", None)
     os.environ.clear()
@@ -353,9 +369,6 @@ def run(options: argparse.Namespace, folder: Path) -> int:
     logs = folder / "logs"
     logs.mkdir()
     qcluster = [python, "manage.py", "qcluster"]
-    if options.worker_nice:
-        # Scans yield the CPU to page views: a deployment choice this option lets you weigh.
-        qcluster = ["nice", "-n", str(options.worker_nice), *qcluster]
     with (
         running(qcluster, env, logs / "qcluster.log"),
         running(gunicorn, env, logs / "gunicorn.log"),
