@@ -1,6 +1,6 @@
 """Load test: the real app under gunicorn and a qcluster worker, polled by 100 browsers mid-scan.
 
-    python -m benchmarks.load [--files 20000] [--seconds 60] [--pollers 100] [--pagers 10]
+    python -m benchmarks.load [--files 40000] [--seconds 60] [--pollers 100] [--pagers 10]
 
 1. Generates a library of hard links to a few real clips (two copies: one per scan below).
 2. Starts gunicorn (the production WSGI server) and `manage.py qcluster` on one SQLite file.
@@ -292,7 +292,7 @@ def report(name: str, samples: Samples) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--files", type=int, default=20_000, help="files in each library copy")
+    parser.add_argument("--files", type=int, default=40_000, help="files in each library copy")
     parser.add_argument("--seconds", type=float, default=60, help="length of each window")
     parser.add_argument("--pollers", type=int, default=100, help="browsers polling the progress")
     parser.add_argument("--pagers", type=int, default=10, help="browsers paging the library")

@@ -32,7 +32,8 @@ def library(request: HtmxHttpRequest) -> HttpResponse:
         "sort": sort,
         "sorts": SORT_LABELS,
         "show_missing": show_missing,
-        "library_empty": not Video.objects.exists(),
+        # Only an empty page needs to know whether the library or the search came up empty.
+        "library_empty": not page.object_list and not Video.objects.exists(),
         "form": ScanForm(initial={"recursive": True}),
     }
     template = "library/_results.html" if request.htmx else "library/index.html"

@@ -1,4 +1,4 @@
-"""What one progress poll costs: a hundred open job pages poll once a second each."""
+"""What the pages asked for most often cost: a hundred open job pages poll once a second each."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.urls import reverse
 from stoat.accounts.backends import OneQueryModelBackend
 from stoat.scans.models import ScanError, Status
 from tests.conftest import make_job, make_user, signed_in
+from tests.test_access import make_video
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +65,18 @@ def test_the_cancel_button_follows_the_permission_on_each_poll(reader: User) -> 
 
     reader.user_permissions.add(Permission.objects.get(codename="manage_scans"))
     assert "Cancel scan" in client.get(url, HTTP_HX_REQUEST="true").content.decode()
+
+
+def test_a_library_page_with_videos_reads_session_user_count_and_page(
+    reader_client: Client,
+) -> None:
+    make_video()
+    with CaptureQueriesContext(connection) as queries:
+        response = reader_client.get(reverse("library:index"), HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200
+    assert "a.mp4" in response.content.decode()
+    assert len(queries.captured_queries) == 4, [q["sql"] for q in queries.captured_queries]
 
 
 def answers(backend: ModelBackend, user: User | AnonymousUser) -> tuple[set[str], bool, bool]:
