@@ -61,8 +61,14 @@ class Video(models.Model):
     class Meta:
         ordering = ["filename", "id"]
         indexes = [
-            # The library's default sort (queries.SORTS["name"]) reads this index in order.
-            models.Index(Lower("filename"), "id", name="video_name_order"),
+            # The library's default listing (present videos, queries.SORTS["name"]) reads this
+            # index in order; partial, so a deep page skips its offset without reading rows.
+            models.Index(
+                Lower("filename"),
+                "id",
+                name="video_present_name_order",
+                condition=models.Q(missing=False),
+            ),
         ]
 
     def __str__(self) -> str:
