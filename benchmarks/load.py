@@ -21,6 +21,7 @@ import asyncio
 import http.client
 import os
 import random
+import resource
 import secrets
 import shutil
 import signal
@@ -260,6 +261,24 @@ async def browser(
     writer.close()
 
 
+def group_cpu_seconds(group: int) -> float:
+    """CPU time used so far by the processes of one process group (and its reaped children)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # it ended while we looked
+        if int(fields[2]) == group:
+            ticks += sum(int(value) for value in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_load(
     port: int, job_id: int, pollers: int, pagers: int, seconds: float, pages: int
 ) -> tuple[Samples, Samples]:
@@ -370,8 +389,8 @@ def run(options: argparse.Namespace, folder: Path) -> int:
     logs.mkdir()
     qcluster = [python, "manage.py", "qcluster"]
     with (
-        running(qcluster, env, logs / "qcluster.log"),
-        running(gunicorn, env, logs / "gunicorn.log"),
+        running(qcluster, env, logs / "qcluster.log") as worker,
+        running(gunicorn, env, logs / "gunicorn.log") as web,
     ):
         wait_until_serving(port)
         print(f"baseline: scanning {options.files:,} files with no web load …", flush=True)
@@ -387,15 +406,26 @@ def run(options: argparse.Namespace, folder: Path) -> int:
         )
         measured: list[Throughput] = []
         watcher = threading.Thread(target=lambda: measured.append(measure(job_id, options.seconds)))
+        groups = {"web": web.pid, "scan worker": worker.pid}
+        cpu_before = {name: group_cpu_seconds(pid) for name, pid in groups.items()}
+        cpu_before["browsers (this process)"] = own_cpu_seconds()
+        started = time.monotonic()
         watcher.start()
         progress, library = run_load(
             port, job_id, options.pollers, options.pagers, options.seconds, pages
         )
+        window = time.monotonic() - started
+        cpu_after = {name: group_cpu_seconds(pid) for name, pid in groups.items()}
+        cpu_after["browsers (this process)"] = own_cpu_seconds()
         watcher.join(timeout=options.seconds + 300)
     loaded = measured[0] if measured else Throughput(0, 0.0)
     print()
     report("progress partial", progress)
     report("library pages", library)
+    used = ", ".join(
+        f"{name} {(cpu_after[name] - cpu_before[name]) / window:.2f}" for name in cpu_before
+    )
+    print(f"CPU cores used under load: {used} (of {os.cpu_count()})")
     drop = 1 - loaded.per_second / quiet.per_second if quiet.per_second else float("nan")
     print(
         f"scan throughput: {quiet.per_second:7.1f} files/s without load "
