@@ -220,6 +220,23 @@ def test_job_page_shows_progress_and_polls_while_active(client: Client) -> None:
     assert 'value="40"' in body and "4 / 10" in body
 
 
+def test_without_javascript_the_job_page_reloads_itself_until_the_job_ends(
+    client: Client,
+) -> None:
+    running = make_job(status=Status.RUNNING, found=10, processed=4)
+    ended = make_job(status=Status.COMPLETE, found=10, processed=10)
+    refresh = '<noscript><meta http-equiv="refresh" content="2; url={}"></noscript>'
+
+    running_url = reverse("scans:job", args=[running.pk])
+    assert refresh.format(running_url) in client.get(running_url).content.decode()
+    # After a cancel posted without JavaScript, the reload goes to the job page, not the POST.
+    cancelled = client.post(reverse("scans:cancel", args=[running.pk])).content.decode()
+    assert refresh.format(running_url) in cancelled
+    ended_page = client.get(reverse("scans:job", args=[ended.pk])).content.decode()
+    assert "http-equiv" not in ended_page
+    assert "http-equiv" not in client.get(running_url, headers=HTMX).content.decode()
+
+
 def test_job_page_before_the_count_is_known_says_found_so_far(client: Client) -> None:
     job = make_job(status=Status.RUNNING, phase="finding", found=120)
     body = client.get(reverse("scans:job", args=[job.pk]), headers=HTMX).content.decode()
