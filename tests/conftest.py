@@ -14,6 +14,7 @@ from django_q.conf import Conf
 
 from stoat.library.models import Video
 from stoat.scans.models import Job
+from stoat.scans.panels import forget_panels
 from tests.media import make_clip
 
 
@@ -40,6 +41,14 @@ def fresh_cache(settings: LazySettings) -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_panels() -> Iterator[None]:
+    """Job ids repeat between tests (each rolls back), and some tests freeze the clock."""
+    forget_panels()
+    yield
+    forget_panels()
 
 
 def make_user(username: str, **fields: Any) -> User:

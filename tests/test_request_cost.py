@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
 import pytest
+import time_machine
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AnonymousUser, Group, Permission, User
 from django.db import connection
+from django.template import Template
 from django.test import Client
+from django.test.signals import template_rendered
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from stoat.accounts.backends import OneQueryModelBackend
-from stoat.scans.models import ScanError, Status
+from stoat.scans.models import Job, ScanError, Status
 from tests.conftest import make_job, make_user, signed_in
 from tests.test_access import make_video
 
@@ -123,3 +129,64 @@ def test_the_backend_reads_permissions_once_per_user_object() -> None:
         assert fresh.has_perm("accounts.manage_scans")
         assert not fresh.has_perm("auth.delete_user")
     assert len(queries.captured_queries) == 1
+
+
+def frozen_at(second: int) -> time_machine.travel:
+    """The clock stopped a tenth into one second, so a test never straddles two."""
+    moment = datetime(2026, 11, 26, 9, 0, second, 100_000, tzinfo=timezone.utc)
+    return time_machine.travel(moment, tick=False)
+
+
+@pytest.fixture
+def rendered() -> Iterator[list[str]]:
+    """Names of the templates rendered (Django's test instrumentation reports each one)."""
+    names: list[str] = []
+
+    def record(sender: object, template: Template, **kwargs: object) -> None:
+        names.append(str(template.name))
+
+    template_rendered.connect(record)
+    yield names
+    template_rendered.disconnect(record)
+
+
+def test_pollers_of_one_job_share_one_rendering_per_state_and_second(
+    rendered: list[str], reader: User, staff_user: User
+) -> None:
+    job = make_job(status=Status.RUNNING, found=10, processed=3)
+    url = reverse("scans:job", args=[job.pk])
+    viewer, manager = signed_in(reader), signed_in(staff_user)
+    with frozen_at(0):
+        answers = [c.get(url, HTTP_HX_REQUEST="true") for c in (viewer, manager, viewer)]
+        assert rendered.count("scans/_progress_state.html") == 1
+        assert rendered.count("scans/_progress_errors.html") == 1
+        # The shared part is the same for all; the cancel button only for who may use it.
+        assert "3 / 10+" in answers[0].content.decode()
+        assert answers[0].content == answers[2].content
+        assert "Cancel scan" in answers[1].content.decode()
+        assert "Cancel scan" not in answers[0].content.decode()
+
+        # A change shows at the very next poll, within the same second.
+        Job.objects.filter(pk=job.pk).update(processed=4, errors=1)
+        ScanError.objects.create(job=job, path="/srv/videos/bad.mp4", message="not a video file")
+        changed = viewer.get(url, HTTP_HX_REQUEST="true").content.decode()
+        assert "4 / 10+" in changed and "/srv/videos/bad.mp4" in changed
+        assert rendered.count("scans/_progress_state.html") == 2
+
+    # The next second renders again: "elapsed" and "3 min ago" move on with the clock.
+    with frozen_at(1):
+        viewer.get(url, HTTP_HX_REQUEST="true")
+    assert rendered.count("scans/_progress_state.html") == 3
+
+
+def test_a_poll_served_from_the_shared_panel_reads_no_errors(reader_client: Client) -> None:
+    job = make_job(status=Status.FAILED, found=10, processed=3, errors=1)
+    ScanError.objects.create(job=job, path="/srv/videos/bad.mp4", message="not a video file")
+    with frozen_at(0):
+        first_status, first = poll(reader_client, job.pk)
+        second_status, second = poll(reader_client, job.pk)
+
+    assert first_status == second_status == 286
+    assert any("scans_scanerror" in sql for sql in first)
+    # The session, its user and the job: the panel, errors included, was already rendered.
+    assert len(second) == 3, second

@@ -13,11 +13,9 @@ from stoat.scans import lifecycle
 from stoat.scans.forms import ScanForm
 from stoat.scans.lifecycle import CancelOutcome
 from stoat.scans.models import Job, Status
+from stoat.scans.panels import job_panel
 
 JOBS_PER_PAGE = 25
-ERRORS_SHOWN = 500
-# While a scan runs, each poll re-sends only its latest errors.
-ERRORS_SHOWN_WHILE_RUNNING = 20
 
 
 def jobs_page(request: HtmxHttpRequest, form: ScanForm, status: int = 200) -> HttpResponse:
@@ -56,15 +54,7 @@ def start_scan(request: HtmxHttpRequest) -> HttpResponse:
 def render_job(
     request: HtmxHttpRequest, job: Job, *, status: int = 200, message: str = ""
 ) -> HttpResponse:
-    errors = job.scan_errors.all()
-    if not job.errors:
-        # The counter is committed with the rows it counts: none counted, none to read.
-        errors = errors.none()
-    elif job.is_active:
-        errors = errors.order_by("-id")[:ERRORS_SHOWN_WHILE_RUNNING]
-    else:
-        errors = errors[:ERRORS_SHOWN]
-    context = {"job": job, "message": message, "scan_errors": errors}
+    context = {"job": job, "message": message, "panel": job_panel(job)}
     if not request.htmx:
         return render(request, "scans/job.html", context, status=status)
     response = render(request, "scans/_progress.html", context, status=status)

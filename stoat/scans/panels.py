@@ -1,0 +1,77 @@
+"""A job's progress panel, rendered once per state and second in each web process.
+
+A hundred open pages of one job poll it every second, and the job changes about twice a
+second: between two changes they all get the same panel. Only the cancel button depends on
+who asks, so it stays out of the shared part.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
+
+from stoat.scans.models import Job, ScanError
+
+ERRORS_SHOWN = 500
+# While a scan runs, each poll re-sends only its latest errors.
+ERRORS_SHOWN_WHILE_RUNNING = 20
+# Panels kept per process: a few seconds of every job being watched.
+KEPT = 256
+
+_panels: OrderedDict[tuple[Any, ...], Panel] = OrderedDict()
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Panel:
+    state: SafeString
+    errors: SafeString
+
+
+def shown_errors(job: Job) -> QuerySet[ScanError]:
+    errors = job.scan_errors.all()
+    if not job.errors:
+        # The counter is committed with the rows it counts: none counted, none to read.
+        return errors.none()
+    if job.is_active:
+        return errors.order_by("-id")[:ERRORS_SHOWN_WHILE_RUNNING]
+    return errors[:ERRORS_SHOWN]
+
+
+def render_panel(job: Job) -> Panel:
+    # No request: nothing that depends on the user can leak into a shared panel.
+    context = {"job": job, "scan_errors": shown_errors(job)}
+    return Panel(
+        state=mark_safe(render_to_string("scans/_progress_state.html", context)),
+        errors=mark_safe(render_to_string("scans/_progress_errors.html", context)),
+    )
+
+
+def job_panel(job: Job) -> Panel:
+    """The panel for this state of the job, rendered at most once per second.
+
+    Every column is in the key, so a change (a count, an error, the end) shows at the next
+    poll; times shown relative to now ("elapsed", "3 min ago") are at most a second old.
+    """
+    key = (int(time.time()), *(getattr(job, field.attname) for field in Job._meta.concrete_fields))
+    panel = _panels.get(key)
+    if panel is None:
+        panel = render_panel(job)
+        with _lock:
+            _panels[key] = panel
+            while len(_panels) > KEPT:
+                _panels.popitem(last=False)
+    return panel
+
+
+def forget_panels() -> None:
+    """Drop every kept panel (tests that reuse ids and freeze time start clean)."""
+    with _lock:
+        _panels.clear()
