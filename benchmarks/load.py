@@ -2,12 +2,15 @@
 
     python -m benchmarks.load [--files 40000] [--seconds 60] [--pollers 100] [--pagers 10]
 
-1. Generates a library of hard links to a few real clips (two copies: one per scan below).
+1. Generates a library of hard links to a few real clips (three copies: one per scan below).
 2. Starts gunicorn (the production WSGI server) and `manage.py qcluster` on one SQLite file.
 3. Baseline: scans the first copy with no web load and measures its throughput for the window.
 4. Load: scans the second copy while `pollers` browsers poll the job's progress partial
    (`GET /jobs/<id>/`, `HX-Request: true`) about once a second and `pagers` browsers page through
-   the library, for `seconds`; then prints requests, errors, latency percentiles and throughput.
+   the library, for `seconds`.
+5. Baseline again: scans the third copy with no web load. Each scan adds rows, and a scan into a
+   bigger table is slower, so the loaded scan is compared with the mean of the two around it.
+6. Prints requests, errors, latency percentiles, CPU use and throughput.
 
 Targets: 0 errors, p99 of the progress partial under 100 ms, throughput drop under 30 %.
 Everything listens on 127.0.0.1 only, every loop is bounded by the window, and the temporary
@@ -205,20 +208,31 @@ def signed_in_cookie() -> str:
     return f"{name}={client.cookies[name].value}"
 
 
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    """Status and body of one HTTP/1.1 response (Content-Length or chunked)."""
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+    # The server closes the connection after this response (gunicorn's sync workers always do).
+    closes: bool
+
+
+async def read_response(reader: asyncio.StreamReader) -> Response:
+    """One HTTP/1.1 response (Content-Length, chunked, or up to the end of the connection)."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split()[1])
     headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
+    closes = headers.get("connection", "").lower() == "close"
     if "content-length" in headers:
-        return status, await reader.readexactly(int(headers["content-length"]))
+        return Response(status, await reader.readexactly(int(headers["content-length"])), closes)
+    if headers.get("transfer-encoding", "").lower() != "chunked":
+        return Response(status, await reader.read(), True)
     body = b""
     while True:
         size = int((await reader.readline()).strip(), 16)
         chunk = await reader.readexactly(size + 2)
         if size == 0:
-            return status, body
+            return Response(status, body, closes)
         body += chunk[:-2]
 
 
@@ -231,7 +245,8 @@ async def browser(
     pages: int = 0,
     cookie: str = "",
 ) -> None:
-    """One simulated browser: a keep-alive connection, a request about every `every` seconds."""
+    """One simulated browser: a request about every `every` seconds, on one connection for as
+    long as the server keeps it open (the timing includes opening a new one)."""
     page = random.randrange(1, pages + 1) if pages else 0
     await asyncio.sleep(random.uniform(0, every))  # browsers do not all arrive at once
     reader, writer = await asyncio.open_connection(HOST, port)
@@ -243,13 +258,18 @@ async def browser(
         )
         started = time.perf_counter()
         try:
+            if writer.is_closing():
+                # As a browser does when the server closed the last connection: open another.
+                reader, writer = await asyncio.open_connection(HOST, port)
             writer.write(request.encode())
-            status, body = await asyncio.wait_for(read_response(reader), timeout=10)
+            response = await asyncio.wait_for(read_response(reader), timeout=10)
             took = time.perf_counter() - started
-            if status in (200, 286) and body:
+            if response.status in (200, 286) and response.body:
                 samples.ok(took)
             else:
-                samples.failed(f"HTTP {status}")
+                samples.failed(f"HTTP {response.status}")
+            if response.closes:
+                writer.close()
         except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as error:
             took = time.perf_counter() - started
             samples.failed(type(error).__name__)
@@ -362,10 +382,10 @@ def run(options: argparse.Namespace, folder: Path) -> int:
     django.setup()
     from django.core.management import call_command
 
-    print(f"making {options.files:,} files twice under {folder} …", flush=True)
+    print(f"making {options.files:,} files three times under {folder} …", flush=True)
     sources = make_sources(folder / "sources")
-    make_library(folder / "quiet", sources, options.files)
-    make_library(folder / "loaded", sources, options.files)
+    for copy in ("before", "loaded", "after"):
+        make_library(folder / copy, sources, options.files)
     call_command("migrate", verbosity=0)
     port = free_port()
     python = sys.executable
@@ -394,7 +414,7 @@ def run(options: argparse.Namespace, folder: Path) -> int:
     ):
         wait_until_serving(port)
         print(f"baseline: scanning {options.files:,} files with no web load …", flush=True)
-        quiet = measure(start_scan(folder / "quiet"), options.seconds)
+        before = measure(start_scan(folder / "before"), options.seconds)
         job_id = start_scan(folder / "loaded")
         from stoat.library.models import Video
 
@@ -418,6 +438,8 @@ def run(options: argparse.Namespace, folder: Path) -> int:
         cpu_after = {name: group_cpu_seconds(pid) for name, pid in groups.items()}
         cpu_after["browsers (this process)"] = own_cpu_seconds()
         watcher.join(timeout=options.seconds + 300)
+        print(f"baseline again: scanning {options.files:,} files with no web load …", flush=True)
+        after = measure(start_scan(folder / "after"), options.seconds)
     loaded = measured[0] if measured else Throughput(0, 0.0)
     print()
     report("progress partial", progress)
@@ -426,11 +448,13 @@ def run(options: argparse.Namespace, folder: Path) -> int:
         f"{name} {(cpu_after[name] - cpu_before[name]) / window:.2f}" for name in cpu_before
     )
     print(f"CPU cores used under load: {used} (of {os.cpu_count()})")
-    drop = 1 - loaded.per_second / quiet.per_second if quiet.per_second else float("nan")
+    quiet = (before.per_second + after.per_second) / 2
+    drop = 1 - loaded.per_second / quiet if quiet else float("nan")
     print(
-        f"scan throughput: {quiet.per_second:7.1f} files/s without load "
-        f"({quiet.files:,} files in {quiet.seconds:.1f} s), {loaded.per_second:7.1f} files/s "
-        f"under load ({loaded.files:,} files in {loaded.seconds:.1f} s): {drop:+.0%} drop"
+        f"scan throughput without load: {before.per_second:.1f} files/s before, "
+        f"{after.per_second:.1f} after, mean {quiet:.1f}\n"
+        f"scan throughput under load:   {loaded.per_second:.1f} files/s "
+        f"({loaded.files:,} files in {loaded.seconds:.1f} s): {drop:+.0%} drop"
     )
     errors = progress.error_count + library.error_count
     p99 = progress.percentile(0.99)
