@@ -199,7 +199,9 @@ STOAT_BROKER_URL = os.environ.get("STOAT_BROKER_URL", "")
 Q_CLUSTER: dict[str, Any] = {
     # The Redis queue key and stats prefix: deployments (or test runs) sharing a Redis differ here.
     "name": os.environ.get("STOAT_QUEUE_NAME", "stoat"),
-    "workers": int(os.environ.get("STOAT_WORKERS", "2")),
+    # One more than the cores: while one waits on a file or the database, the others keep every
+    # core busy (the web still comes first, see STOAT_WORKER_NICE).
+    "workers": int(os.environ.get("STOAT_WORKERS", str((os.cpu_count() or 1) + 1))),
     "recycle": 50,
     # Worker-side limit, kept above the scanner's own limit so a long scan ends itself as
     # `timeout` with its partial result before django-q2 would kill the process.

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.db import connection
 
@@ -41,3 +45,27 @@ def test_the_sqlite_database_really_is_in_wal_mode() -> None:
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode")
         assert cursor.fetchone()[0] == "wal"
+
+
+def test_sqlite_connections_are_kept_between_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    config = stoat_settings.database_config()
+
+    # Opening one and setting its pragmas cost as much as the rest of a progress poll.
+    assert config["CONN_MAX_AGE"] == 60
+    assert config["CONN_HEALTH_CHECKS"] is True
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, (os.cpu_count() or 1) + 1), ("5", 5)])
+def test_a_qcluster_runs_one_worker_more_than_the_cores_unless_told(
+    given: str | None, expected: int
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "STOAT_WORKERS"}
+    if given is not None:
+        env["STOAT_WORKERS"] = given
+    code = "from stoat import settings; print(settings.Q_CLUSTER['workers'])"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert int(done.stdout) == expected
