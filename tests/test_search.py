@@ -78,8 +78,9 @@ def query_plan(queryset: Any) -> str:
     sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # A test table is tiny: make the planner show which index it can use.
-            cursor.execute("SET LOCAL enable_seqscan = off")
+            # A test table is tiny: make the planner show which index it can use for the order.
+            for method in ("seqscan", "bitmapscan", "sort"):
+                cursor.execute(f"SET LOCAL enable_{method} = off")
             cursor.execute(f"EXPLAIN {sql}", params)
         else:
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)

@@ -85,7 +85,8 @@ def test_cancel_in_a_tab_that_missed_the_end_explains_the_409(
     media_root: Path,
     recorder: Recorder,
 ) -> None:
-    folder = clip_folder(media_root, "ends-in-another-tab", 800)
+    # Long enough (about 3 s at 800 files/s) that the second tab loads while it runs.
+    folder = clip_folder(media_root, "ends-in-another-tab", 2400)
     visit(page, stoat, "/jobs/")
     job_id = start_scan(page, folder)
 
