@@ -17,6 +17,7 @@ from stoat.api.schemas import (
     JobOut,
     JobResultOut,
     ScanErrorOut,
+    id_named,
 )
 from stoat.scans import lifecycle
 from stoat.scans.lifecycle import CancelOutcome
@@ -24,8 +25,8 @@ from stoat.scans.models import Job, Status
 
 router = Router(tags=["jobs"])
 
-# Job ids are sent as strings (as the older service did); these are the ones that can exist.
-JOB_ID = P(pattern=r"^[1-9][0-9]{0,17}$", description="The job's id, as returned by a scan.")
+# Job ids are strings (as the older service's UUIDs were); one that names no job is a 404.
+JOB_ID = P(description="The job's id, as returned by a scan.")
 # A job's result lists this many file errors; `errors_total` counts them all.
 ERRORS_LISTED = 1000
 # States whose counters are a result worth reporting (timeout keeps its partial result too).
@@ -83,11 +84,12 @@ def list_jobs(
 
 @router.get(
     "/{job_id}",
-    response={200: JobOut, 400: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: JobOut, 400: ErrorOut, 404: ErrorOut},
     summary="A job's status, progress and result",
 )
 def job_detail(request: HttpRequest, job_id: PathEx[str, JOB_ID]) -> JobOut:
-    job = Job.objects.filter(pk=int(job_id)).first()
+    pk = id_named(job_id)
+    job = None if pk is None else Job.objects.filter(pk=pk).first()
     if job is None:
         raise not_found(f"Job {job_id} not found")
     if lifecycle.is_silent(job) and lifecycle.reap_lost(job.pk):
@@ -97,12 +99,15 @@ def job_detail(request: HttpRequest, job_id: PathEx[str, JOB_ID]) -> JobOut:
 
 @router.post(
     "/{job_id}/cancel",
-    response={200: JobOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={200: JobOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Cancel a pending or running job",
 )
 def cancel_job(request: HttpRequest, job_id: PathEx[str, JOB_ID]) -> JobOut:
     """A pending job ends at once; a running one stops at its next file."""
-    result = lifecycle.request_cancel(int(job_id))
+    pk = id_named(job_id)
+    if pk is None:
+        raise not_found(f"Job {job_id} not found")
+    result = lifecycle.request_cancel(pk)
     if result.job is None:
         raise not_found(f"Job {job_id} not found")
     if result.outcome is CancelOutcome.TERMINAL:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Literal, get_args
 
@@ -14,6 +15,8 @@ from stoat.scans.models import Status
 
 # Ids are SQLite/PostgreSQL 64-bit integers: a larger number is no id (and would overflow).
 MAX_ID = 2**63 - 1
+# An id in a path is a name: only the digits stoat itself writes can name a row.
+CANONICAL_ID = re.compile(r"[1-9][0-9]{0,18}")
 # Deeper pages than this are never useful and keep OFFSET far from integer overflow.
 MAX_OFFSET = 10**9
 MAX_LIMIT = 100
@@ -24,6 +27,14 @@ SortKey = Literal["name", "-name", "added", "-added", "duration", "-duration", "
 assert set(get_args(SortKey)) == set(SORTS), "the API's sort names are the library's"
 DEFAULT_SORT: SortKey = "name"
 assert DEFAULT_SORT == LIBRARY_DEFAULT_SORT
+
+
+def id_named(name: str) -> int | None:
+    """The row id that `name` names, or None when it can name none (UUIDs, words, 0, -1, 2**64)."""
+    if CANONICAL_ID.fullmatch(name) is None:
+        return None
+    number = int(name)
+    return number if number <= MAX_ID else None
 
 
 class ErrorDetail(Schema):

@@ -14,7 +14,6 @@ from stoat.api.errors import ApiError, not_found
 from stoat.api.schemas import (
     DEFAULT_LIMIT,
     DEFAULT_SORT,
-    MAX_ID,
     MAX_LIMIT,
     MAX_OFFSET,
     MAX_QUERY_LENGTH,
@@ -25,6 +24,7 @@ from stoat.api.schemas import (
     VideoListOut,
     VideoOut,
     VideoSearchOut,
+    id_named,
 )
 from stoat.library.models import Video
 from stoat.library.queries import library_videos
@@ -38,7 +38,8 @@ router = Router(tags=["videos"])
 
 LIMIT = P(ge=1, le=MAX_LIMIT, description=f"Videos per page, 1–{MAX_LIMIT}.")
 OFFSET = P(ge=0, le=MAX_OFFSET, description="Videos to skip.")
-VIDEO_ID = P(ge=1, le=MAX_ID, description="The video's id.")
+# Any text is accepted: one that names no video is a 404, as the older service's UUIDs were.
+VIDEO_ID = P(description="The video's id.")
 JPEG: dict[str, Any] = {
     "responses": {
         200: {
@@ -75,8 +76,9 @@ def video_json(video: Video) -> VideoOut:
     )
 
 
-def get_video(video_id: int) -> Video:
-    video = Video.objects.filter(pk=video_id).first()
+def get_video(video_id: str) -> Video:
+    pk = id_named(video_id)
+    video = None if pk is None else Video.objects.filter(pk=pk).first()
     if video is None:
         raise not_found(f"Video {video_id} not found")
     return video
@@ -157,20 +159,20 @@ def start_scan(request: HttpRequest, body: ScanIn) -> Answer[ScanStartOut]:
 
 @router.get(
     "/{video_id}",
-    response={200: VideoOut, 400: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: VideoOut, 400: ErrorOut, 404: ErrorOut},
     summary="One video",
 )
-def video_detail(request: HttpRequest, video_id: PathEx[int, VIDEO_ID]) -> VideoOut:
+def video_detail(request: HttpRequest, video_id: PathEx[str, VIDEO_ID]) -> VideoOut:
     return video_json(get_video(video_id))
 
 
 @router.get(
     "/{video_id}/thumbnail",
-    response={200: None, 400: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: None, 400: ErrorOut, 404: ErrorOut},
     openapi_extra=JPEG,
     summary="The video's thumbnail (JPEG)",
 )
-def video_thumbnail(request: HttpRequest, video_id: PathEx[int, VIDEO_ID]) -> FileResponse:
+def video_thumbnail(request: HttpRequest, video_id: PathEx[str, VIDEO_ID]) -> FileResponse:
     return thumbnail_response(get_video(video_id))
 
 
@@ -181,7 +183,7 @@ def video_thumbnail(request: HttpRequest, video_id: PathEx[int, VIDEO_ID]) -> Fi
 )
 def remove_video(
     request: HttpRequest,
-    video_id: PathEx[int, VIDEO_ID],
+    video_id: PathEx[str, VIDEO_ID],
     delete_file: QueryEx[bool, P(description="Also delete the file (inside a scan root).")] = False,
 ) -> Answer[None]:
     """Forget the video and its thumbnail; with `delete_file=true` remove the file from disk too."""

@@ -39,3 +39,18 @@ def test_api_and_page_cancel_give_the_same_status_and_leave_the_same_state(
     assert state_of(via_api) == state_of(via_page)
     expected = {"pending": 200, "running": 200, "unknown": 404}.get(state, 409)
     assert api_answer.status_code == expected
+
+
+@pytest.mark.parametrize(
+    "name", ["nonexistent-id", "3f2b8c1e-9a4d-4e6f-8b7a-2c1d0e9f8a7b", "0", "-1", "9" * 25]
+)
+def test_api_and_page_cancel_of_an_id_that_names_nothing_are_both_404(
+    client: Client, name: str
+) -> None:
+    job = job_in(Status.PENDING)
+
+    api_answer = client.post(f"/api/v1/jobs/{name}/cancel")
+    page_answer = client.post(f"/jobs/{name}/cancel")
+
+    assert (api_answer.status_code, page_answer.status_code) == (404, 404)
+    assert state_of(job) == (Status.PENDING, False)
