@@ -45,7 +45,7 @@ def wait_for(
 ) -> Finished:
     from stoat.scans.models import TERMINAL, Job
 
-    fields = ("status", "found", "processed", "new", "unchanged", "errors", "batches_total")
+    fields = ("status", "found", "processed", "new", "unchanged", "error_count", "batches_total")
     times = ("started_at", "finished_at")
     deadline = started + timeout
     while True:

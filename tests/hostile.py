@@ -33,5 +33,5 @@ def assert_completed_with_the_good_clip(job: Job, good: Path) -> None:
     assert job.status == Status.COMPLETE
     assert Video.objects.filter(path=display_path(str(good))).exists()
     # Counters equal the rows stored.
-    assert job.errors == ScanError.objects.filter(job=job).count()
+    assert job.error_count == ScanError.objects.filter(job=job).count()
     assert job.new + job.updated == Video.objects.filter(missing=False).count()

@@ -19,7 +19,16 @@ from tests.worker import qcluster, wait_for
 
 pytestmark = pytest.mark.django_db
 
-COUNTERS = ("found", "processed", "new", "updated", "unchanged", "skipped", "errors", "missing")
+COUNTERS = (
+    "found",
+    "processed",
+    "new",
+    "updated",
+    "unchanged",
+    "skipped",
+    "error_count",
+    "missing",
+)
 # Everything a scan stores about a video except what differs by run (ids, times).
 ROW_FIELDS = [
     f.name for f in Video._meta.concrete_fields if f.name not in {"id", "created_at", "updated_at"}
@@ -149,7 +158,7 @@ def test_a_cancel_during_a_fanned_out_scan_stops_every_batch_and_rows_equal_coun
     assert len(read) == 5
     assert job.batches_total == job.batches_done == 6
     assert job.batches_reading == 0
-    assert (job.found, job.processed, job.new, job.errors) == (12, 5, 5, 0)
+    assert (job.found, job.processed, job.new, job.error_count) == (12, 5, 5, 0)
     assert Video.objects.count() == job.new + job.updated == 5
     assert job.finished_at is not None and job.phase == Phase.DONE
 
@@ -171,7 +180,7 @@ def test_batches_queued_for_a_job_that_already_ended_do_no_work(
         read.append(item.path)
         if len(read) == 1:
             # Ended by someone else (the reaper, an admin): the job is no longer running.
-            lifecycle.finish(Job.objects.get().pk, Status.FAILED, error="worker lost")
+            lifecycle.finish(Job.objects.get().pk, Status.FAILED, failure_reason="worker lost")
         return real_read(item)
 
     monkeypatch.setattr(scanner, "read_video", read_then_fail)
@@ -179,7 +188,7 @@ def test_batches_queued_for_a_job_that_already_ended_do_no_work(
     job = scan_through_the_queue(library_dir, django_capture_on_commit_callbacks)
 
     assert len(read) == 1
-    assert (job.status, job.error, job.processed) == (Status.FAILED, "worker lost", 0)
+    assert (job.status, job.failure_reason, job.processed) == (Status.FAILED, "worker lost", 0)
     assert Video.objects.count() == 0
 
 

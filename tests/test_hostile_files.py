@@ -84,7 +84,7 @@ def test_audio_with_cover_art_is_skipped_as_not_a_video_naming_the_file(
         job = scan(library_dir)
 
     assert_completed_with_the_good_clip(job, good)
-    assert (job.skipped, job.errors, Video.objects.count()) == (1, 0, 1)
+    assert (job.skipped, job.error_count, Video.objects.count()) == (1, 0, 1)
     assert f"skipped {song}: only a still cover image, no moving picture" in caplog.messages
 
 
@@ -106,7 +106,7 @@ def test_an_animated_gif_is_not_in_the_default_list_so_it_is_never_read(
     job = scan(library_dir)
 
     assert_completed_with_the_good_clip(job, good)
-    assert (job.found, job.errors, job.skipped) == (1, 0, 0)
+    assert (job.found, job.error_count, job.skipped) == (1, 0, 0)
     assert read == ["good.mp4"]
 
 

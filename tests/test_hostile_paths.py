@@ -25,7 +25,7 @@ def test_a_folder_named_like_a_video_is_entered_not_read(library_dir: Path) -> N
     job = scan(library_dir)
 
     assert_completed_with_the_good_clip(job, good)
-    assert (job.found, job.new, job.errors) == (2, 2, 0)
+    assert (job.found, job.new, job.error_count) == (2, 2, 0)
     assert Video.objects.filter(path=str(inside)).exists()
 
 
@@ -111,7 +111,7 @@ def test_awkward_names_are_stored_once_and_shown_readably(
     job = scan(library_dir)
     again = scan(library_dir)
 
-    assert (job.status, job.found, job.new, job.errors) == (Status.COMPLETE, 7, 7, 0)
+    assert (job.status, job.found, job.new, job.error_count) == (Status.COMPLETE, 7, 7, 0)
     assert (again.new, again.unchanged, Video.objects.count()) == (0, 7, 7)
     stored = set(Video.objects.values_list("filename", flat=True))
     assert stored == {"source.mp4", *NAMES, "caf\\xe9 latin-1.mp4"}
@@ -137,7 +137,7 @@ def test_a_path_4000_bytes_long_is_scanned(library_dir: Path) -> None:
 
     job = scan(library_dir)
 
-    assert (job.status, job.found, job.new, job.errors) == (Status.COMPLETE, 2, 2, 0)
+    assert (job.status, job.found, job.new, job.error_count) == (Status.COMPLETE, 2, 2, 0)
     assert Video.objects.get(filename=name).path == str(target)
 
 
@@ -166,6 +166,6 @@ def test_ten_thousand_files_in_one_folder_are_all_accounted_for(library_dir: Pat
 
     took = time.monotonic() - started
     assert_completed_with_the_good_clip(job, good)
-    assert (job.found, job.processed, job.new, job.errors) == (10_001, 10_001, 1, 10_000)
+    assert (job.found, job.processed, job.new, job.error_count) == (10_001, 10_001, 1, 10_000)
     assert set(errors_of(job).values()) == {"the file is empty (0 bytes)"}
     assert took < 60

@@ -54,7 +54,7 @@ def test_unchanged_files_are_not_probed_again(
 
     assert probed == []
     assert (second.found, second.processed, second.unchanged, second.new) == (5, 5, 5, 0)
-    assert second.updated == second.errors == second.skipped == 0
+    assert second.updated == second.error_count == second.skipped == 0
     assert Video.objects.count() == 5
 
 

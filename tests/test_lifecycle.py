@@ -72,15 +72,20 @@ def test_cancel_of_unknown_job_is_not_found() -> None:
 
 def test_progress_adds_counters_and_refuses_ended_jobs() -> None:
     job = make_job(status=Status.RUNNING)
-    assert lifecycle.progress(job.pk, processed=3, errors=1, current_file="a.mp4")
+    assert lifecycle.progress(job.pk, processed=3, error_count=1, current_file="a.mp4")
     assert lifecycle.progress(job.pk, processed=2, found_final=True)
     job.refresh_from_db()
-    assert (job.processed, job.errors, job.current_file, job.found_final) == (5, 1, "a.mp4", True)
-    assert lifecycle.finish(job.pk, Status.FAILED, error="boom")
+    assert (job.processed, job.error_count, job.current_file, job.found_final) == (
+        5,
+        1,
+        "a.mp4",
+        True,
+    )
+    assert lifecycle.finish(job.pk, Status.FAILED, failure_reason="boom")
     assert not lifecycle.progress(job.pk, processed=1)
     assert not lifecycle.finish(job.pk, Status.COMPLETE)
     job.refresh_from_db()
-    assert (job.status, job.processed, job.error) == (Status.FAILED, 5, "boom")
+    assert (job.status, job.processed, job.failure_reason) == (Status.FAILED, 5, "boom")
 
 
 def test_conclude_prefers_cancelled_then_timeout_then_complete() -> None:

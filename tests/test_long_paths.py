@@ -35,7 +35,7 @@ def test_a_video_in_a_very_deep_folder_is_stored_and_found_again(library_dir: Pa
 
     run_here(job)
     job.refresh_from_db()
-    assert job.status == Status.COMPLETE, job.error
+    assert job.status == Status.COMPLETE, job.failure_reason
     assert Video.objects.get().folder == str(deep)
 
     again = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
@@ -66,6 +66,6 @@ def test_names_that_are_not_utf8_are_stored_escaped_and_errors_keep_the_scan_goi
     run_here(job)
     job.refresh_from_db()
 
-    assert (job.status, job.new, job.errors) == (Status.COMPLETE, 1, 1)
+    assert (job.status, job.new, job.error_count) == (Status.COMPLETE, 1, 1)
     assert Video.objects.get().filename == "caf\\xe9.mp4"
-    assert job.scan_errors.get().path.endswith("broken \\xff.mp4")
+    assert job.file_errors.get().path.endswith("broken \\xff.mp4")

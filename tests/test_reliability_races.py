@@ -150,11 +150,11 @@ def test_a_redelivered_task_racing_the_reaper_resumes_or_is_refused_never_both(
         row = final(job)
         if reaped:
             assert result.startswith("not claimed")
-            assert row.status == Status.FAILED and row.error.startswith("worker lost")
+            assert row.status == Status.FAILED and row.failure_reason.startswith("worker lost")
             assert row.processed == 0
         else:
             assert result == "resumed; complete"
-            assert row.status == Status.COMPLETE and row.error == ""
+            assert row.status == Status.COMPLETE and row.failure_reason == ""
             assert row.new + row.unchanged == row.processed == Video.objects.count() == 1
 
 
@@ -248,7 +248,7 @@ def test_a_redelivered_batch_racing_the_reaper_runs_or_stops_never_both(
         )
         row = final(job)
         if reaped == "ended 1 lost job(s)":
-            assert row.status == Status.FAILED and row.error.startswith("worker lost")
+            assert row.status == Status.FAILED and row.failure_reason.startswith("worker lost")
             assert result in ("batch skipped; job ended", "the job ended elsewhere")
         else:
             assert reaped == "ended 0 lost job(s)" and result == "batch done; job complete"

@@ -43,7 +43,7 @@ def test_a_job_whose_worker_went_silent_ends_failed_worker_lost() -> None:
 
     lost.refresh_from_db()
     alive.refresh_from_db()
-    assert lost.status == Status.FAILED and lost.error.startswith("worker lost")
+    assert lost.status == Status.FAILED and lost.failure_reason.startswith("worker lost")
     assert lost.finished_at is not None and (lost.processed, lost.new) == (7, 7)
     assert alive.status == Status.RUNNING
 
@@ -61,7 +61,7 @@ def test_a_lost_job_past_the_task_time_limit_ends_as_timeout(settings: LazySetti
     late = silent_job(started_at=timezone.now() - timedelta(seconds=90))
     assert lifecycle.reap_lost() == 1
     late.refresh_from_db()
-    assert late.status == Status.TIMEOUT and "time limit" in late.error
+    assert late.status == Status.TIMEOUT and "time limit" in late.failure_reason
 
 
 def test_a_job_without_any_heartbeat_is_judged_by_its_start() -> None:
@@ -87,13 +87,19 @@ def test_a_resumed_job_cannot_be_reaped_and_a_reaped_job_cannot_be_resumed() -> 
 
 
 def test_resuming_starts_the_counters_again_and_drops_the_old_errors() -> None:
-    job = silent_job(found=10, found_final=True, processed=6, new=5, errors=1)
+    job = silent_job(found=10, found_final=True, processed=6, new=5, error_count=1)
     ScanError.objects.create(job=job, path="/srv/videos/bad.mp4", message="damaged")
 
     assert lifecycle.resume(job.pk)
 
     job.refresh_from_db()
-    assert (job.found, job.found_final, job.processed, job.new, job.errors) == (0, False, 0, 0, 0)
+    assert (job.found, job.found_final, job.processed, job.new, job.error_count) == (
+        0,
+        False,
+        0,
+        0,
+        0,
+    )
     assert not ScanError.objects.filter(job=job).exists()
     assert not lifecycle.is_silent(job)
 
@@ -181,7 +187,7 @@ def test_a_fanned_out_job_is_spared_while_tasks_wait_in_the_queue(empty_queue: N
 
     get_broker().purge_queue()  # the queue drained and still nothing was heard from it
     assert tasks.reap_lost_jobs() == "ended 1 lost job(s)"
-    assert Job.objects.get(pk=waiting.pk).error.startswith("worker lost")
+    assert Job.objects.get(pk=waiting.pk).failure_reason.startswith("worker lost")
 
 
 def test_the_job_page_shows_a_lost_job_as_failed_at_once(client: Client) -> None:

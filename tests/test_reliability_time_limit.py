@@ -55,7 +55,7 @@ def test_a_file_whose_read_hangs_becomes_a_timed_out_error_and_the_scan_moves_on
 
     job.refresh_from_db()
     assert took < 10
-    assert (job.found, job.processed, job.new, job.errors) == (4, 4, 3, 1)
+    assert (job.found, job.processed, job.new, job.error_count) == (4, 4, 3, 1)
     error = ScanError.objects.get(job=job)
     assert error.path == str(stalled)
     assert error.message.startswith("reading the file timed out after 1 s")
@@ -88,7 +88,7 @@ def test_a_thumbnail_step_that_hangs_is_a_timed_out_error_too(
     wait_for_abandoned_steps_to_end()
 
     job.refresh_from_db()
-    assert (job.processed, job.new, job.errors) == (4, 3, 1)
+    assert (job.processed, job.new, job.error_count) == (4, 3, 1)
     error = ScanError.objects.get(job=job)
     assert error.path == str(stalled)
     assert error.message.startswith("making its thumbnail timed out after 1 s")
@@ -109,9 +109,9 @@ def test_a_scan_stops_failed_when_too_many_reads_hang_at_once(
     wait_for_abandoned_steps_to_end()
 
     job.refresh_from_db()
-    assert "stuck being read" in job.error and "stalled" in job.error
+    assert "stuck being read" in job.failure_reason and "stalled" in job.failure_reason
     # What was read before is kept, with counters equal to the rows.
-    assert (job.processed, job.new, job.errors, Video.objects.count()) == (3, 2, 1, 2)
+    assert (job.processed, job.new, job.error_count, Video.objects.count()) == (3, 2, 1, 2)
     assert ScanError.objects.get(job=job).path == str(stalled)
 
 
@@ -175,8 +175,8 @@ def test_a_job_out_of_time_while_a_file_hangs_ends_as_timeout_with_its_partial_r
 
     job.refresh_from_db()
     # The hanging file was neither counted nor stored: the counters equal the rows.
-    assert (job.found, job.processed, job.new, job.errors) == (4, 2, 2, 0)
-    assert Video.objects.count() == 2 and job.error == ""
+    assert (job.found, job.processed, job.new, job.error_count) == (4, 2, 2, 0)
+    assert Video.objects.count() == 2 and job.failure_reason == ""
 
 
 def test_a_step_that_ends_in_time_gives_its_result_or_its_error() -> None:

@@ -108,7 +108,7 @@ def test_a_worker_killed_mid_scan_is_resumed_by_the_redelivered_task(
     job.refresh_from_db()
     assert job.status == Status.COMPLETE
     # Files stored before the kill count as unchanged in the resumed pass.
-    assert (job.found, job.processed, job.unchanged, job.new, job.errors) == (8, 8, 4, 4, 0)
+    assert (job.found, job.processed, job.unchanged, job.new, job.error_count) == (8, 8, 4, 4, 0)
     assert Video.objects.count() == Video.objects.values("path_key").distinct().count() == 8
     assert Task.objects.get(name=f"scan-{job.pk}").result.startswith("resumed")
 
@@ -136,7 +136,7 @@ def test_a_worker_killed_mid_scan_is_reaped_and_its_redelivered_task_does_nothin
 
     job.refresh_from_db()
     assert (job.status, job.processed, job.new) == (Status.FAILED, 3, 3)
-    assert job.error.startswith("worker lost")
+    assert job.failure_reason.startswith("worker lost")
     assert Video.objects.count() == 3
     assert Task.objects.get(name=f"scan-{job.pk}").result.startswith("not claimed")
 
@@ -159,7 +159,7 @@ def test_a_killed_batch_of_a_fanned_out_scan_is_resumed(library_dir: Path, data_
 
     job.refresh_from_db()
     assert job.status == Status.COMPLETE
-    assert (job.found, job.processed, job.new, job.errors, job.batches_done) == (6, 6, 6, 0, 2)
+    assert (job.found, job.processed, job.new, job.error_count, job.batches_done) == (6, 6, 6, 0, 2)
     assert Video.objects.count() == Video.objects.values("path_key").distinct().count() == 6
 
 
@@ -177,6 +177,6 @@ def test_a_scan_past_the_task_timeout_ends_as_timeout_with_its_partial_result(
 
     job.refresh_from_db()
     assert job.status == Status.TIMEOUT
-    assert (job.found, job.processed, job.new, job.error) == (5, 3, 3, "")
+    assert (job.found, job.processed, job.new, job.failure_reason) == (5, 3, 3, "")
     assert Video.objects.count() == 3
     assert "task timeout" in Task.objects.get(name=f"scan-{job.pk}").result

@@ -53,7 +53,7 @@ def test_a_finished_jobs_poll_never_asks_about_permissions(reader_client: Client
 
 
 def test_errors_are_read_when_the_job_counted_some(reader_client: Client) -> None:
-    job = make_job(status=Status.RUNNING, found=10, processed=3, errors=1)
+    job = make_job(status=Status.RUNNING, found=10, processed=3, error_count=1)
     ScanError.objects.create(job=job, path="/srv/videos/bad.mp4", message="not a video file")
     status, queries = poll(reader_client, job.pk)
 
@@ -167,7 +167,7 @@ def test_pollers_of_one_job_share_one_rendering_per_state_and_second(
         assert "Cancel scan" not in answers[0].content.decode()
 
         # A change shows at the very next poll, within the same second.
-        Job.objects.filter(pk=job.pk).update(processed=4, errors=1)
+        Job.objects.filter(pk=job.pk).update(processed=4, error_count=1)
         ScanError.objects.create(job=job, path="/srv/videos/bad.mp4", message="not a video file")
         changed = viewer.get(url, HTTP_HX_REQUEST="true").content.decode()
         assert "4 / 10+" in changed and "/srv/videos/bad.mp4" in changed
@@ -180,7 +180,7 @@ def test_pollers_of_one_job_share_one_rendering_per_state_and_second(
 
 
 def test_a_poll_served_from_the_shared_panel_reads_no_errors(reader_client: Client) -> None:
-    job = make_job(status=Status.FAILED, found=10, processed=3, errors=1)
+    job = make_job(status=Status.FAILED, found=10, processed=3, error_count=1)
     ScanError.objects.create(job=job, path="/srv/videos/bad.mp4", message="not a video file")
     with frozen_at(0):
         first_status, first = poll(reader_client, job.pk)

@@ -127,7 +127,7 @@ def test_a_folder_swapped_for_a_link_after_the_scan_was_asked_for_is_not_read(
     (root / "films").symlink_to(root.parent / "outside")
     run_here(job)
     assert not Video.objects.exists()
-    assert job.scan_errors.get().message == "folder is outside the folders stoat may scan"
+    assert job.file_errors.get().message == "folder is outside the folders stoat may scan"
 
 
 def test_the_walker_reports_a_start_folder_outside_its_roots(root: Path) -> None:

@@ -47,7 +47,7 @@ def test_scan_of_a_mixed_folder_counts_each_kind(library_dir: Path, data_dir: Pa
 
     assert job.status == Status.COMPLETE
     assert (job.found, job.processed) == (8, 8)
-    assert (job.new, job.updated, job.unchanged, job.skipped, job.errors) == (4, 0, 0, 1, 3)
+    assert (job.new, job.updated, job.unchanged, job.skipped, job.error_count) == (4, 0, 0, 1, 3)
     assert job.found_final and job.fraction == 1.0
     assert Video.objects.count() == 4
     errors = dict(ScanError.objects.filter(job=job).values_list("path", "message"))
@@ -199,7 +199,7 @@ def test_an_unexpected_reader_error_is_a_per_file_error(
 
     monkeypatch.setattr(scanner, "read_video", broken)
     job = scan(library_dir)
-    assert (job.status, job.errors) == (Status.COMPLETE, 2)
+    assert (job.status, job.error_count) == (Status.COMPLETE, 2)
     assert ScanError.objects.filter(message__contains="decoder exploded").count() == 2
 
 
@@ -216,7 +216,7 @@ def test_a_scan_that_breaks_ends_failed_with_its_error(
     assert run_here(job) == Status.FAILED
     job.refresh_from_db()
     assert job.status == Status.FAILED
-    assert "database went away" in job.error
+    assert "database went away" in job.failure_reason
 
 
 def test_a_job_ended_elsewhere_stops_the_scanner(
@@ -228,13 +228,17 @@ def test_a_job_ended_elsewhere_stops_the_scanner(
     real_read = scanner.read_video
 
     def read_then_fail_job(item: scanner.ReadItem) -> Video:
-        lifecycle.finish(job.pk, Status.FAILED, error="worker lost")
+        lifecycle.finish(job.pk, Status.FAILED, failure_reason="worker lost")
         return real_read(item)
 
     monkeypatch.setattr(scanner, "read_video", read_then_fail_job)
     assert run_here(job) is None
     job.refresh_from_db()
-    assert (job.status, job.error, Video.objects.count()) == (Status.FAILED, "worker lost", 0)
+    assert (job.status, job.failure_reason, Video.objects.count()) == (
+        Status.FAILED,
+        "worker lost",
+        0,
+    )
 
 
 def test_a_job_that_is_not_pending_is_not_run(library_dir: Path) -> None:

@@ -68,7 +68,7 @@ def test_a_batch_of_a_job_that_ended_does_no_work_but_still_ends(library_dir: Pa
     job = queued_scan(library_dir)
     lifecycle.claim(job.pk)
     lifecycle.plan_batches(job.pk, [1])
-    lifecycle.finish(job.pk, Status.FAILED, error="ended elsewhere")
+    lifecycle.finish(job.pk, Status.FAILED, failure_reason="ended elsewhere")
     item = (str(make_clip(library_dir / "a.mp4")), 1, 1, False)
 
     assert tasks.run_batch(job.pk, 1, [item]) == "batch skipped; job ended"
@@ -142,7 +142,7 @@ def test_a_crashing_scan_ends_failed(library_dir: Path, monkeypatch: pytest.Monk
 
     assert tasks.run_scan(job.pk) == "failed"
     job.refresh_from_db()
-    assert job.status == Status.FAILED and "disk on fire" in job.error
+    assert job.status == Status.FAILED and "disk on fire" in job.failure_reason
 
 
 def test_a_crashing_batch_ends_the_job_failed(

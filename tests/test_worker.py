@@ -33,7 +33,7 @@ def test_a_real_worker_runs_a_scan_submitted_through_the_page(
         wait_for(lambda: job_status() == Status.COMPLETE, 30, "the scan to complete")
 
     job = Job.objects.get()
-    assert (job.found, job.processed, job.new, job.errors) == (2, 2, 2, 0)
+    assert (job.found, job.processed, job.new, job.error_count) == (2, 2, 2, 0)
     assert sorted(Video.objects.values_list("filename", flat=True)) == ["a.mp4", "b.mkv"]
     assert (data_dir / "thumbs" / Video.objects.get(filename="a.mp4").thumbnail).is_file()
 
@@ -62,5 +62,5 @@ def test_cancel_through_the_page_stops_a_real_worker_and_keeps_the_partial_resul
 
     assert job.found == 401
     assert 0 < job.processed < job.found
-    assert stored == job.new + job.updated == job.processed - job.errors - job.skipped
+    assert stored == job.new + job.updated == job.processed - job.error_count - job.skipped
     assert job.cancel_requested_at is not None and job.finished_at is not None

@@ -88,8 +88,8 @@ def test_two_hosts_share_the_batches_of_one_scan(hosts: Hosts, library_dir: Path
 
     job = wait_until_ended(lifecycle.create_scan(str(library_dir)).job)
 
-    assert job.status == Status.COMPLETE, job.error
-    assert (job.found, job.processed, job.new, job.errors) == (FILES, FILES, FILES, 0)
+    assert job.status == Status.COMPLETE, job.failure_reason
+    assert (job.found, job.processed, job.new, job.error_count) == (FILES, FILES, FILES, 0)
     assert Video.objects.count() == job.new
     assert (job.batches_total, job.batches_done) == (BATCHES, BATCHES)
     batches = ScanBatch.objects.filter(job=job)
@@ -142,7 +142,7 @@ def test_a_host_stopped_for_a_restart_finishes_what_it_took_and_the_scan_complet
     hosts["host-b"] = start(old_b.log.parent, "host-b")
 
     job = wait_until_ended(job)
-    assert job.status == Status.COMPLETE, job.error
+    assert job.status == Status.COMPLETE, job.failure_reason
     assert (job.processed, job.new) == (FILES, FILES) == (FILES, Video.objects.count())
     assert job.batches_done == job.batches_total == BATCHES
     hosts["host-b"].wait_ready()
@@ -190,5 +190,5 @@ def test_a_host_killed_mid_scan_loses_only_what_it_held_and_the_job_fails_worker
     settings.STOAT_HEARTBEAT_STALE = 1.0
     wait_for(lambda: reap_lost_jobs() == "ended 1 lost job(s)", 10, "the reaper to end the job")
     job.refresh_from_db()
-    assert (job.status, job.error.split(":")[0]) == (Status.FAILED, "worker lost")
+    assert (job.status, job.failure_reason.split(":")[0]) == (Status.FAILED, "worker lost")
     assert Video.objects.count() == job.new == job.processed

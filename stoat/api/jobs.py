@@ -36,14 +36,14 @@ HAS_RESULT = (Status.COMPLETE, Status.CANCELLED, Status.TIMEOUT)
 def job_result(job: Job) -> JobResultOut | None:
     if job.status not in HAS_RESULT:
         return None
-    errors = job.scan_errors.values_list("path", "message")[:ERRORS_LISTED]
+    errors = job.file_errors.values_list("path", "message")[:ERRORS_LISTED]
     return JobResultOut(
         scanned=job.processed,
         new=job.new,
         updated=job.updated,
         skipped=job.skipped_total,
         errors=[ScanErrorOut(path=path, error=message) for path, message in errors],
-        errors_total=job.scan_errors.count(),
+        errors_total=job.file_errors.count(),
     )
 
 
@@ -53,7 +53,7 @@ def job_json(job: Job) -> JobOut:
         status=Status(job.status),
         progress=job.fraction,
         result=job_result(job),
-        error=job.error or None,
+        error=job.failure_reason or None,
         path=job.path,
         recursive=job.recursive,
         cancel_requested=job.cancel_requested_at is not None,

@@ -18,12 +18,12 @@ PROGRESS_FIELDS = (
     "updated",
     "unchanged",
     "skipped",
-    "errors",
+    "error_count",
     "missing",
     "batches_total",
     "batches_done",
     "current_file",
-    "error",
+    "failure_reason",
     "created_at",
     "started_at",
     "finished_at",
@@ -69,7 +69,16 @@ def cancel_jobs(modeladmin: JobAdmin, request: HttpRequest, queryset: QuerySet[J
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin[Job]):
-    list_display = ("id", "kind", "path", "status", "found", "processed", "errors", "created_at")
+    list_display = (
+        "id",
+        "kind",
+        "path",
+        "status",
+        "found",
+        "processed",
+        "error_count",
+        "created_at",
+    )
     list_filter = ("status", "kind", "recursive")
     search_fields = ("path",)
     readonly_fields = PROGRESS_FIELDS

@@ -110,7 +110,16 @@ WORKER_LOST = (
     "the files read before that are kept"
 )
 RAN_TOO_LONG = "the scan ran past its time limit; the files read before that are kept"
-COUNTERS = ("found", "to_read", "processed", "new", "updated", "unchanged", "skipped", "errors")
+COUNTERS = (
+    "found",
+    "to_read",
+    "processed",
+    "new",
+    "updated",
+    "unchanged",
+    "skipped",
+    "error_count",
+)
 
 
 def stale_before() -> datetime:
@@ -201,7 +210,7 @@ def reap_lost(job_id: int | None = None, *, waiting_batches_may_be_queued: bool 
             When(started_at__lt=too_old, then=Value(Status.TIMEOUT.value)),
             default=Value(Status.FAILED.value),
         ),
-        error=Case(
+        failure_reason=Case(
             When(cancelling, then=Value("")),
             When(started_at__lt=too_old, then=Value(RAN_TOO_LONG)),
             default=Value(WORKER_LOST),
@@ -212,13 +221,13 @@ def reap_lost(job_id: int | None = None, *, waiting_batches_may_be_queued: bool 
     )
 
 
-def finish(job_id: int, outcome: Status, error: str = "") -> bool:
+def finish(job_id: int, outcome: Status, failure_reason: str = "") -> bool:
     """running → complete | cancelled | failed | timeout, once."""
     return (
         Job.objects.filter(pk=job_id, status=Status.RUNNING).update(
             status=outcome,
             finished_at=timezone.now(),
-            error=error,
+            failure_reason=failure_reason,
             current_file="",
             phase=Phase.DONE,
         )

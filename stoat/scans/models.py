@@ -53,7 +53,7 @@ class Job(models.Model):
     updated = models.IntegerField(default=0)
     unchanged = models.IntegerField(default=0)
     skipped = models.IntegerField(default=0)
-    errors = models.IntegerField(default=0)
+    error_count = models.IntegerField(default=0)
     missing = models.IntegerField(default=0)
     # A large scan is read by several batch tasks; the last one to end finishes the job.
     batches_total = models.IntegerField(default=0)
@@ -61,7 +61,8 @@ class Job(models.Model):
     # Batches reading files right now: a cancelled job ends once none is, not when the queue drains.
     batches_reading = models.IntegerField(default=0)
     current_file = models.TextField(blank=True)
-    error = models.TextField(blank=True)
+    # Why the scan failed or timed out; empty otherwise.
+    failure_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -129,7 +130,7 @@ class Job(models.Model):
 
 
 class ScanError(models.Model):
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="scan_errors")
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="file_errors")
     path = models.TextField()
     message = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)

@@ -36,8 +36,8 @@ class Panel:
 
 
 def shown_errors(job: Job) -> QuerySet[ScanError]:
-    errors = job.scan_errors.all()
-    if not job.errors:
+    errors = job.file_errors.all()
+    if not job.error_count:
         # The counter is committed with the rows it counts: none counted, none to read.
         return errors.none()
     if job.is_active:
@@ -47,7 +47,7 @@ def shown_errors(job: Job) -> QuerySet[ScanError]:
 
 def render_panel(job: Job) -> Panel:
     # No request: nothing that depends on the user can leak into a shared panel.
-    context = {"job": job, "scan_errors": shown_errors(job)}
+    context = {"job": job, "file_errors": shown_errors(job)}
     return Panel(
         state=mark_safe(render_to_string("scans/_progress_state.html", context)),
         errors=mark_safe(render_to_string("scans/_progress_errors.html", context)),

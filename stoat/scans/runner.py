@@ -25,7 +25,7 @@ def run_here(
         return None
     except Exception as error:
         log.exception("scan %s failed", job.pk)
-        lifecycle.finish(job.pk, Status.FAILED, error=f"{type(error).__name__}: {error}")
+        lifecycle.finish(job.pk, Status.FAILED, failure_reason=f"{type(error).__name__}: {error}")
         return Status.FAILED
     if stop is not None and stop():
         # A local stop (Ctrl-C) is recorded like any other cancel.

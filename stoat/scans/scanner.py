@@ -94,7 +94,7 @@ class Buffer:
     errors: list[ScanError] = field(default_factory=list)
     counts: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(
-            ("processed", "new", "updated", "unchanged", "skipped", "errors", "missing"), 0
+            ("processed", "new", "updated", "unchanged", "skipped", "error_count", "missing"), 0
         )
     )
     current_file: str = ""
@@ -104,7 +104,7 @@ class Buffer:
 
     def add_error(self, job_id: int, path: str, message: str) -> None:
         self.errors.append(ScanError(job_id=job_id, path=display_path(path), message=message))
-        self.counts["errors"] += 1
+        self.counts["error_count"] += 1
 
     def flush(self, job_id: int, **fields: object) -> None:
         """Store rows and counters together, so the counters always equal the rows stored."""

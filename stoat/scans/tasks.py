@@ -52,7 +52,7 @@ def split_batches(items: Sequence[ReadItem]) -> list[list[ItemTuple]]:
 
 def fail(job_id: int, error: BaseException) -> None:
     log.exception("scan %s failed", job_id)
-    lifecycle.finish(job_id, Status.FAILED, error=f"{type(error).__name__}: {error}")
+    lifecycle.finish(job_id, Status.FAILED, failure_reason=f"{type(error).__name__}: {error}")
 
 
 def run_scan(job_id: int) -> str:

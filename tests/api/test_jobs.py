@@ -67,7 +67,7 @@ def test_complete_job_has_its_result_with_file_errors(api: Client) -> None:
         updated=2,
         skipped=1,
         unchanged=2,
-        errors=1,
+        error_count=1,
         started_at=timezone.now() - timedelta(seconds=5),
         finished_at=timezone.now(),
     )
@@ -97,7 +97,7 @@ def test_cancelled_job_keeps_its_partial_result(api: Client) -> None:
 
 
 def test_failed_job_has_its_error_and_no_result(api: Client) -> None:
-    job = make_job(status=Status.FAILED, error="worker lost")
+    job = make_job(status=Status.FAILED, failure_reason="worker lost")
     data = body(api.get(f"/api/v1/jobs/{job.pk}"))
     assert (data["status"], data["error"], data["result"]) == ("failed", "worker lost", None)
 

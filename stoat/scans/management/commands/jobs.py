@@ -33,5 +33,5 @@ class Command(BaseCommand):
             created = job.created_at.strftime("%Y-%m-%d %H:%M:%S")
             self.stdout.write(
                 f"{job.pk:>6}  {job.status:<9}  {job.found:>7}  {job.processed:>7}  "
-                f"{job.new:>6}  {job.errors:>6}  {created:<19}  {job.path}"
+                f"{job.new:>6}  {job.error_count:>6}  {created:<19}  {job.path}"
             )

@@ -26,7 +26,7 @@ def progress_line(job: Job) -> str:
     speed = f" {rate:,.1f} files/s" if rate else ""
     return (
         f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {fraction:4.0%} "
-        f"{job.processed:,}/{job.found:,}{speed} errors {job.errors}"
+        f"{job.processed:,}/{job.found:,}{speed} errors {job.error_count}"
     )
 
 
@@ -81,9 +81,9 @@ class Command(BaseCommand):
         self.stdout.write("\r" + progress_line(job))
         self.stdout.write(
             f"{job.status}: {job.new} new, {job.updated} updated, {job.unchanged} unchanged, "
-            f"{job.skipped} not video, {job.errors} errors, {job.missing} missing"
+            f"{job.skipped} not video, {job.error_count} errors, {job.missing} missing"
         )
-        for scan_error in job.scan_errors.all()[:20]:
+        for scan_error in job.file_errors.all()[:20]:
             self.stderr.write(f"  {scan_error.path}: {scan_error.message}")
         code = EXIT_CODES.get(Status(job.status), 1) if outcome else 1
         if code:
