@@ -28,12 +28,16 @@ def make_clip(
     video_codec: str | None = None,
     audio_codec: str | None = None,
     audio: bool = False,
+    muxer: str | None = None,
 ) -> Path:
-    """Write a clip of `seconds` with a changing colour, optionally with a silent audio track."""
+    """Write a clip of `seconds` with a changing colour, optionally with a silent audio track.
+
+    `muxer` names FFmpeg's output format when the extension alone would pick the wrong one.
+    """
     ext = path.suffix.lstrip(".").lower()
     default_video, default_audio = CONTAINERS.get(ext, ("libx264", "aac"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as container:
+    with av.open(str(path), "w", format=muxer) as container:
         stream = container.add_stream(video_codec or default_video, rate=fps)
         stream.width = width
         stream.height = height

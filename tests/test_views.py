@@ -58,7 +58,8 @@ def test_library_shows_scanned_videos_with_human_units(client: Client, library_d
     video = Video.objects.get()
     assert "holiday.mp4" in page
     assert reverse("library:thumbnail", args=[video.pk]) in page
-    assert "0:02" in page and "240p" in page and "h264/aac" in page
+    assert "0:02" in page and "SD ·" in page
+    assert '<abbr title="h264">H.264</abbr>/<abbr title="aac">AAC</abbr>' in page
 
 
 def test_search_matches_filename_and_folder(client: Client) -> None:

@@ -11,9 +11,15 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-register = template.Library()
+from stoat.library.names import (
+    RESOLUTION_NAMES,
+    codec_name,
+    container_kind,
+    container_name,
+    resolution_class,
+)
 
-RESOLUTION_NAMES = [(4320, "8K"), (2160, "4K"), (1440, "1440p"), (1080, "1080p"), (720, "720p")]
+register = template.Library()
 
 
 @register.filter
@@ -34,11 +40,25 @@ def resolution(video: object) -> str:
     height = getattr(video, "height", None)
     if not width or not height:
         return "–"
-    short_side = min(width, height)
-    for lines, name in RESOLUTION_NAMES:
-        if short_side >= lines:
-            return name
-    return f"{short_side}p"
+    return RESOLUTION_NAMES[resolution_class(width, height)]
+
+
+@register.simple_tag
+def codec(name: str | None) -> SafeString:
+    """A codec's everyday name, FFmpeg's canonical name on hover."""
+    if not name:
+        return mark_safe("none")
+    return format_html('<abbr title="{}">{}</abbr>', name, codec_name(name))
+
+
+@register.simple_tag
+def container(video: object) -> SafeString:
+    """The container's everyday name (MP4, Matroska), FFmpeg's demuxer name on hover."""
+    demuxer = str(getattr(video, "container", "") or "")
+    if not demuxer:
+        return mark_safe("–")
+    kind = container_kind(demuxer, str(getattr(video, "filename", "")))
+    return format_html('<abbr title="{}">{}</abbr>', demuxer, container_name(kind))
 
 
 @register.filter
