@@ -14,6 +14,8 @@ from av.container import InputContainer
 from av.stream import Disposition
 from av.video.stream import VideoStream
 
+from stoat.library.stills import STILL_IMAGE, is_still_image
+
 # FFmpeg's interrupt callback gives up on a file that keeps it busy longer than this.
 OPEN_TIMEOUT = 10.0
 
@@ -108,6 +110,8 @@ def probe_video(path: str) -> VideoInfo:
     """Metadata of the video at `path`; raises NotAVideo or ProbeError."""
     st = check_regular_file(path)
     with open_input(path) as container:
+        if is_still_image(container):
+            raise NotAVideo(STILL_IMAGE)
         stream = first_real_video_stream(container)
         if stream is None:
             if container.streams.video:
