@@ -128,7 +128,7 @@ def test_a_scan_counts_renamed_images_as_not_video_with_the_reason(
 
     assert job.status == Status.COMPLETE
     assert job.skipped == len(IMAGES)
-    assert (job.new, job.errors) == (3, 0)
+    assert (job.new, job.error_count) == (3, 0)
     assert set(Video.objects.values_list("filename", flat=True)) == {
         good.name,
         mjpeg.name,
