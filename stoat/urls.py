@@ -27,6 +27,11 @@ scan_urls = (
     "scans",
 )
 
+# Every admin page names the app, not the framework.
+admin.site.site_header = "stoat"
+admin.site.site_title = "stoat admin"
+admin.site.index_title = "Administration"
+
 account_urls = (
     [
         path("login/", account_views.login_view, name="login"),

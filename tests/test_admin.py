@@ -71,3 +71,62 @@ def test_video_and_error_admin_pages_load(admin_client: Client) -> None:
         reverse("admin:scans_scanerror_change", args=[error.pk]),
     ):
         assert admin_client.get(url).status_code == 200, url
+
+
+def test_every_admin_page_names_stoat_not_the_framework(admin_client: Client) -> None:
+    page = admin_client.get(reverse("admin:index")).content.decode()
+
+    assert '<a href="/admin/">stoat</a>' in page
+    assert "Django administration" not in page
+    assert "<title>Administration | stoat admin</title>" in page
+
+
+def test_a_jobs_batches_are_headed_scan_batches(admin_client: Client) -> None:
+    job = make_job(status=Status.RUNNING)
+    lifecycle.plan_batches(job.pk, [2, 1])
+
+    page = admin_client.get(reverse("admin:scans_job_change", args=[job.pk])).content.decode()
+
+    assert "Scan batches" in page
+    assert "batchs" not in page.lower()
+
+
+def test_rows_a_scan_writes_are_shown_with_no_save_and_no_add(admin_client: Client) -> None:
+    job = make_job(status=Status.COMPLETE)
+    error = ScanError.objects.create(job=job, path="/x.mp4", message="bad")
+    video = make_video("film.mp4")
+
+    for name, pk in (
+        ("scans_job", job.pk),
+        ("scans_scanerror", error.pk),
+        ("library_video", video.pk),
+    ):
+        listing = admin_client.get(reverse(f"admin:{name}_changelist")).content.decode()
+        change = admin_client.get(reverse(f"admin:{name}_change", args=[pk])).content.decode()
+        assert reverse(f"admin:{name}_add") not in listing, name
+        assert 'name="_save"' not in change, name
+        assert 'name="_continue"' not in change, name
+        assert admin_client.get(reverse(f"admin:{name}_add")).status_code == 403, name
+        assert admin_client.post(reverse(f"admin:{name}_change", args=[pk]), {}).status_code == 403
+
+
+def test_only_a_finished_job_may_be_deleted_in_the_admin(admin_client: Client) -> None:
+    running = make_job(status=Status.RUNNING)
+    done = make_job(status=Status.COMPLETE, path="/srv/done")
+
+    assert admin_client.get(reverse("admin:scans_job_delete", args=[running.pk])).status_code == 403
+    deleted = admin_client.post(reverse("admin:scans_job_delete", args=[done.pk]), {"post": "yes"})
+    assert deleted.status_code == 302
+    assert not Job.objects.filter(pk=done.pk).exists()
+
+
+def test_the_jobs_list_cuts_a_long_folder_in_the_middle(admin_client: Client) -> None:
+    folder = "/srv/" + "/".join(["a-rather-long-folder-name"] * 12) + "/holidays"
+    make_job(path=folder)
+
+    page = admin_client.get(reverse("admin:scans_job_changelist")).content.decode()
+
+    assert f'title="{folder}"' in page
+    assert "/srv/a-rather-long-f…" in page
+    assert "folder-name/holidays</span>" in page
+    assert ">scan<" not in page  # the kind column (always "scan") is gone

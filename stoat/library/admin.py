@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
+from stoat.core.admin import WrittenByScans
 from stoat.library.models import Video
 
 
 @admin.register(Video)
-class VideoAdmin(admin.ModelAdmin[Video]):
+class VideoAdmin(WrittenByScans, admin.ModelAdmin[Video]):
     list_display = (
         "filename",
         "duration",
@@ -20,5 +22,8 @@ class VideoAdmin(admin.ModelAdmin[Video]):
     )
     list_filter = ("missing", "video_codec", "audio_codec", "container")
     search_fields = ("path", "filename")
-    readonly_fields = ("path_key", "created_at", "updated_at")
     date_hierarchy = "created_at"
+
+    def has_delete_permission(self, request: HttpRequest, obj: Video | None = None) -> bool:
+        # The library's own delete removes the file and its thumbnail too; a row alone would return.
+        return False

@@ -3,7 +3,9 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.safestring import SafeString
 
+from stoat.core.admin import WrittenByScans, short_path
 from stoat.scans import lifecycle
 from stoat.scans.models import Job, ScanBatch, ScanError
 
@@ -46,6 +48,7 @@ class ScanBatchInline(admin.TabularInline[ScanBatch, Job]):
     """Which host read which part of a fanned-out scan; a batch left running names a lost worker."""
 
     model = ScanBatch
+    verbose_name_plural = "scan batches"
     fields = ("number", "files", "status", "worker", "read", "started_at", "finished_at")
     readonly_fields = fields
     extra = 0
@@ -68,34 +71,33 @@ def cancel_jobs(modeladmin: JobAdmin, request: HttpRequest, queryset: QuerySet[J
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin[Job]):
-    list_display = (
-        "id",
-        "kind",
-        "path",
-        "status",
-        "found",
-        "processed",
-        "error_count",
-        "created_at",
-    )
-    list_filter = ("status", "kind", "recursive")
+class JobAdmin(WrittenByScans, admin.ModelAdmin[Job]):
+    list_display = ("id", "folder", "status", "found", "processed", "error_count", "created_at")
+    list_display_links = ("id", "folder")
+    list_filter = ("status", "recursive")
     search_fields = ("path",)
-    readonly_fields = PROGRESS_FIELDS
     fields = ("kind", "path", "recursive", *PROGRESS_FIELDS)
     actions = [cancel_jobs]
     inlines = [ScanBatchInline, ScanErrorInline]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # jobs start from the scan form, the API or `manage.py scan`
+    @admin.display(description="folder", ordering="path")
+    def folder(self, job: Job) -> SafeString:
+        return short_path(job.path)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Job | None = None) -> tuple[str, ...]:
-        return ("kind", "path", "recursive", *PROGRESS_FIELDS)
+    def has_delete_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
+        # An old scan may be cleared away; one still running is cancelled instead.
+        return (obj is None or obj.is_terminal) and super().has_delete_permission(request, obj)
 
 
 @admin.register(ScanError)
-class ScanErrorAdmin(admin.ModelAdmin[ScanError]):
-    list_display = ("path", "message", "job", "created_at")
+class ScanErrorAdmin(WrittenByScans, admin.ModelAdmin[ScanError]):
+    list_display = ("file", "message", "job", "created_at")
     search_fields = ("path", "message")
     list_filter = ("job__status",)
-    readonly_fields = ("job", "path", "message", "created_at")
+
+    @admin.display(description="file", ordering="path")
+    def file(self, error: ScanError) -> SafeString:
+        return short_path(error.path)
+
+    def has_delete_permission(self, request: HttpRequest, obj: ScanError | None = None) -> bool:
+        return False
