@@ -36,6 +36,7 @@ account_urls = (
     [
         path("login/", account_views.login_view, name="login"),
         path("logout/", account_views.logout_view, name="logout"),
+        path("password/", account_views.password_change, name="password"),
     ],
     "accounts",
 )

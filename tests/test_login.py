@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import uuid
 
 import pytest
@@ -51,11 +52,11 @@ def test_a_next_page_on_another_site_is_ignored(anon_client: Client, reader: Use
     assert response["Location"] == reverse("library:index")
 
 
-def test_a_wrong_password_is_a_400_and_is_logged(
+def test_a_wrong_password_shows_the_form_again_and_is_logged(
     anon_client: Client, reader: User, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="stoat.accounts"):
-        assert sign_in(anon_client, "reader", "wrong") == 400
+        assert sign_in(anon_client, "reader", "wrong") == 200
         assert sign_in(anon_client, "reader", "reader-password-1") == 302
     messages = [r.getMessage() for r in caplog.records if r.name == "stoat.accounts"]
     assert messages == [
@@ -68,7 +69,7 @@ def test_repeated_failures_lock_the_name_out_even_with_the_right_password(
     anon_client: Client, reader: User, caplog: pytest.LogCaptureFixture
 ) -> None:
     for _ in range(5):
-        assert sign_in(anon_client, "reader", "guess") == 400
+        assert sign_in(anon_client, "reader", "guess") == 200
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="stoat.accounts"):
         response = anon_client.post(LOGIN, {"username": "reader", "password": "reader-password-1"})
@@ -88,21 +89,21 @@ def test_a_successful_sign_in_forgets_earlier_failures(anon_client: Client, read
         sign_in(anon_client, "reader", "guess")
     assert sign_in(anon_client, "reader", "reader-password-1") == 302
     for _ in range(4):
-        assert sign_in(Client(), "reader", "guess") == 400
+        assert sign_in(Client(), "reader", "guess") == 200
     assert sign_in(Client(), "reader", "reader-password-1") == 302
 
 
 @override_settings(STOAT_LOGIN_FAILURES_PER_IP=3)
 def test_one_address_trying_many_names_is_locked_out(anon_client: Client, reader: User) -> None:
     for name in ("a", "b", "c"):
-        assert sign_in(anon_client, name, "guess") == 400
+        assert sign_in(anon_client, name, "guess") == 200
     assert sign_in(anon_client, "reader", "reader-password-1") == 429
 
 
 @override_settings(STOAT_CLIENT_IP_HEADER="HTTP_X_REAL_IP")
 def test_behind_a_proxy_clients_are_counted_by_the_address_it_passes_on(reader: User) -> None:
     for _ in range(5):
-        assert sign_in(Client(HTTP_X_REAL_IP="10.0.0.1"), "reader", "guess") == 400
+        assert sign_in(Client(HTTP_X_REAL_IP="10.0.0.1"), "reader", "guess") == 200
     assert sign_in(Client(HTTP_X_REAL_IP="10.0.0.1"), "reader", "reader-password-1") == 429
     assert sign_in(Client(HTTP_X_REAL_IP="10.0.0.2"), "reader", "reader-password-1") == 302
 
@@ -165,3 +166,61 @@ def test_web_processes_sharing_a_redis_cache_count_failures_together(
         assert not throttle.is_locked_out("10.1.1.2", "reader")
     finally:
         second.delete_many(list(throttle.keys("10.1.1.1", "reader")))
+
+
+def test_a_wrong_password_gets_one_message_in_stoats_words(
+    anon_client: Client, reader: User
+) -> None:
+    response = anon_client.post(LOGIN, {"username": "reader", "password": "wrong"})
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    shown = re.findall(r'<div class="form-errors" role="alert">(.*?)</div>', page)
+    assert shown == ["<p>That user name and password do not match. Both are case-sensitive.</p>"]
+    visible = re.sub(r"<[^>]*>", " ", page).lower()
+    assert "username" not in visible
+    assert "user name" in visible
+    assert 'value="reader"' in page
+
+
+def test_a_signed_in_user_changes_their_password_and_stays_signed_in(reader_client: Client) -> None:
+    url = reverse("accounts:password")
+    page = reader_client.get(url).content.decode()
+    assert "Change your password" in page
+    assert 'href="/accounts/password/"' in reader_client.get("/").content.decode()
+
+    response = reader_client.post(
+        url,
+        {
+            "old_password": "reader-password-1",
+            "new_password1": "a-new-reader-password-2",
+            "new_password2": "a-new-reader-password-2",
+        },
+        follow=True,
+    )
+
+    assert response.redirect_chain == [("/", 302)]
+    assert "Your password is changed." in response.content.decode()
+    assert reader_client.get("/jobs/").status_code == 200
+    assert User.objects.get(username="reader").check_password("a-new-reader-password-2")
+
+
+def test_a_wrong_old_password_is_refused_with_the_form_again(reader_client: Client) -> None:
+    response = reader_client.post(
+        reverse("accounts:password"),
+        {
+            "old_password": "nope",
+            "new_password1": "x-long-pass-3",
+            "new_password2": "x-long-pass-3",
+        },
+    )
+
+    assert response.status_code == 400
+    assert "Your old password was entered incorrectly" in response.content.decode()
+    assert User.objects.get(username="reader").check_password("reader-password-1")
+
+
+def test_changing_a_password_needs_a_signed_in_user(anon_client: Client) -> None:
+    response = anon_client.get(reverse("accounts:password"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(LOGIN)

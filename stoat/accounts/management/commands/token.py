@@ -16,10 +16,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True)
         create = actions.add_parser("create", help="make a token for a user; it is printed once")
-        create.add_argument("username")
+        create.add_argument("username", metavar="user_name")
         create.add_argument("--name", default="", help="what the token is for")
         listing = actions.add_parser("list", help="list tokens (never the tokens themselves)")
-        listing.add_argument("username", nargs="?")
+        listing.add_argument("username", nargs="?", metavar="user_name")
         revoke = actions.add_parser("revoke", help="revoke a token by its id or shown prefix")
         revoke.add_argument("token", help="the id or the prefix from `token list`")
 
