@@ -41,8 +41,43 @@ def test_scan_command_reports_counts_and_exits_zero(library_dir: Path) -> None:
 def test_scan_command_lists_unreadable_files(library_dir: Path) -> None:
     (library_dir / "bad.mp4").write_bytes(b"\x00" * 100)
     out, err = run("scan", str(library_dir))
-    assert "1 errors" in out
+    assert "1 error, 0 missing" in out
+    assert "1 errors" not in out
     assert str(library_dir / "bad.mp4") in err
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_scan_command_prints_whole_lines_when_its_output_is_not_a_terminal(
+    library_dir: Path,
+) -> None:
+    make_clip(library_dir / "a.mp4")
+    (library_dir / "bad.mp4").write_bytes(b"\x00" * 100)
+
+    out, err = run("scan", str(library_dir))
+
+    assert "\r" not in out
+    lines = out.splitlines()
+    assert lines[0].startswith("scan #")
+    assert lines[-2].startswith("[###") and lines[-2].endswith(" 1 error")
+    assert " 2/2 " in lines[-2]
+    assert lines[-1] == "complete: 1 new, 0 updated, 0 unchanged, 0 not video, 1 error, 0 missing"
+
+
+def test_scan_command_redraws_one_line_on_a_terminal(library_dir: Path) -> None:
+    make_clip(library_dir / "a.mp4")
+    out = Terminal()
+
+    call_command("scan", str(library_dir), stdout=out, stderr=io.StringIO())
+
+    text = out.getvalue()
+    assert text.count("\n") == 3  # the title, the bar drawn over itself, the summary
+    final = text.split("\n")[1].rsplit("\r", 1)[1]
+    assert final.startswith("[###")
+    assert " 1/1 " in final and final.endswith(" 0 errors")
 
 
 def test_scan_command_without_recursion_stays_in_the_folder(library_dir: Path) -> None:

@@ -15,6 +15,13 @@ from stoat.scans.runner import run_here
 
 EXIT_CODES = {Status.COMPLETE: 0, Status.FAILED: 1, Status.CANCELLED: 2, Status.TIMEOUT: 3}
 BAR_WIDTH = 30
+# Seconds between progress updates: redrawn in place on a terminal, whole lines in a log.
+TERMINAL_INTERVAL = 0.2
+LOG_INTERVAL = 2.0
+
+
+def counted(number: int, word: str) -> str:
+    return f"{number:,} {word}{'' if number == 1 else 's'}"
 
 
 def progress_line(job: Job) -> str:
@@ -26,7 +33,7 @@ def progress_line(job: Job) -> str:
     speed = f" {rate:,.1f} files/s" if rate else ""
     return (
         f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {fraction:4.0%} "
-        f"{job.processed:,}/{job.found:,}{speed} errors {job.error_count}"
+        f"{job.processed:,}/{job.found:,}{speed} {counted(job.error_count, 'error')}"
     )
 
 
@@ -65,23 +72,29 @@ class Command(BaseCommand):
 
         previous = signal.signal(signal.SIGINT, on_interrupt)
         last_line = 0.0
+        # A log file or a pipe gets one line per update, not carriage returns run together.
+        redraw = self.stdout.isatty()
+        interval = TERMINAL_INTERVAL if redraw else LOG_INTERVAL
 
         def on_progress(current: Job) -> None:
             nonlocal last_line
-            if time.monotonic() - last_line >= 0.2:
+            if time.monotonic() - last_line >= interval:
                 last_line = time.monotonic()
-                self.stdout.write("\r" + progress_line(current), ending="")
-                self.stdout.flush()
+                if redraw:
+                    self.stdout.write("\r" + progress_line(current), ending="")
+                    self.stdout.flush()
+                else:
+                    self.stdout.write(progress_line(current))
 
         try:
             outcome = run_here(job, stop=lambda: interrupted, on_progress=on_progress)
         finally:
             signal.signal(signal.SIGINT, previous)
         job.refresh_from_db()
-        self.stdout.write("\r" + progress_line(job))
+        self.stdout.write(("\r" if redraw else "") + progress_line(job))
         self.stdout.write(
-            f"{job.status}: {job.new} new, {job.updated} updated, {job.unchanged} unchanged, "
-            f"{job.skipped} not video, {job.error_count} errors, {job.missing} missing"
+            f"{job.status}: {job.new:,} new, {job.updated:,} updated, {job.unchanged:,} unchanged, "
+            f"{job.skipped:,} not video, {counted(job.error_count, 'error')}, {job.missing:,} missing"
         )
         for scan_error in job.file_errors.all()[:20]:
             self.stderr.write(f"  {scan_error.path}: {scan_error.message}")
