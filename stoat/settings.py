@@ -128,6 +128,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Inside the user and messages middleware, so its page has the header and menu.
+    "stoat.core.middleware.MethodNotAllowedPageMiddleware",
     # Last, so it sees the user from either the session or a token.
     "stoat.accounts.middleware.LoginRequiredMiddleware",
 ]

@@ -51,4 +51,5 @@ urlpatterns = [
     path("api/v1/", api_urls),
     # For load balancers and orchestrators: no login, no session, no HTML.
     path("healthz", core_views.healthz, name="healthz"),
+    path("favicon.ico", core_views.favicon, name="favicon"),
 ]
