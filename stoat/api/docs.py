@@ -2,17 +2,58 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from ninja.openapi.docs import DocsBase
 
 if TYPE_CHECKING:
     from ninja import NinjaAPI
 
 METHODS = ("get", "post", "put", "patch", "delete")
+# The little markdown the descriptions use: `code`, **strong** and [links](url).
+INLINE = re.compile(r"`([^`]+)`|\*\*([^*]+)\*\*|\[([^\]]+)\]\(([^)\s]+)\)")
+
+
+def markdown(text: str) -> SafeString:
+    """Descriptions' inline markdown as HTML; everything else is escaped."""
+    parts: list[str] = []
+    last = 0
+    for found in INLINE.finditer(text):
+        parts.append(escape(text[last : found.start()]))
+        code, strong, label, url = found.groups()
+        if code is not None:
+            parts.append(f"<code>{escape(code)}</code>")
+        elif strong is not None:
+            parts.append(f"<strong>{escape(strong)}</strong>")
+        elif url.startswith(("#", "/", "https://")):
+            parts.append(f'<a href="{escape(url)}">{escape(label)}</a>')
+        else:
+            parts.append(escape(found.group(0)))
+        last = found.end()
+    parts.append(escape(text[last:]))
+    return mark_safe("".join(parts))
+
+
+def link_schemas(text: str, names: list[str]) -> SafeString:
+    """`list of VideoOut` with each schema name linked to its table further down the page."""
+    if not names:
+        return mark_safe(escape(text))
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+    parts: list[str] = []
+    last = 0
+    for found in pattern.finditer(text):
+        parts.append(escape(text[last : found.start()]))
+        name = found.group(1)
+        parts.append(f'<a href="#schema-{escape(name)}"><code>{escape(name)}</code></a>')
+        last = found.end()
+    parts.append(escape(text[last:]))
+    return mark_safe("".join(parts))
 
 
 @dataclass
@@ -141,10 +182,28 @@ class ServerRenderedDocs(DocsBase):
 
     def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
         schema = api.get_openapi_schema(path_params=kwargs)
+        found_models = models(schema)
+        names = [model.name for model in found_models]
+        found_operations = operations(schema)
+        for op in found_operations:
+            op.summary = markdown(op.summary)
+            op.description = markdown(op.description)
+            op.body = link_schemas(op.body, names)
+            op.responses = [(status, link_schemas(text, names)) for status, text in op.responses]
+            for parameter in op.parameters:
+                parameter.kind = link_schemas(parameter.kind, names)
+                parameter.description = markdown(parameter.description)
+        for model in found_models:
+            for model_field in model.fields:
+                model_field.kind = link_schemas(model_field.kind, names)
+                model_field.description = markdown(model_field.description)
+        schemes = schema.get("components", {}).get("securitySchemes", {})
         context = {
             "api": api,
+            "description": markdown(api.description or ""),
+            "sign_in": [markdown(scheme.get("description", "")) for scheme in schemes.values()],
             "openapi_url": self.get_openapi_url(api, kwargs),
-            "operations": operations(schema),
-            "models": models(schema),
+            "operations": found_operations,
+            "models": found_models,
         }
         return render(request, "api/docs.html", context)

@@ -5,6 +5,7 @@ import re
 import pytest
 from django.test import Client
 
+from stoat.api.docs import markdown
 from tests.api.conftest import body
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +95,43 @@ def test_operation_ids_are_the_short_names_clients_generate_methods_from(client:
         "job_detail",
         "cancel_job",
     }
+
+
+def test_docs_page_says_how_to_sign_in_with_a_token(client: Client) -> None:
+    page = client.get("/api/v1/docs").content.decode()
+
+    assert '<h2 id="signing-in">Signing in</h2>' in page
+    assert "<code>python manage.py token create USER</code>" in page
+    assert "<code>Authorization: Bearer &lt;token&gt;</code>" in page
+    assert 'curl -H "Authorization: Bearer $TOKEN" http://testserver/api/v1/videos' in page
+
+
+def test_docs_page_renders_the_descriptions_markdown(client: Client) -> None:
+    page = client.get("/api/v1/docs").content.decode()
+
+    assert "`" not in re.sub(r"<pre>.*?</pre>", "", page, flags=re.S)
+    assert "contains <code>q</code> (any case)" in page
+    assert "<code>X-CSRFToken</code>" in page
+
+
+def test_docs_page_states_the_error_shape_once(client: Client) -> None:
+    page = client.get("/api/v1/docs").content.decode()
+
+    assert page.count("&quot;detail&quot;") == 1
+
+
+def test_docs_page_links_schema_names_to_their_tables(client: Client) -> None:
+    page = client.get("/api/v1/docs").content.decode()
+
+    assert '<a href="#schema-VideoListOut"><code>VideoListOut</code></a>' in page
+    assert '<a href="#schema-ErrorOut"><code>ErrorOut</code></a>' in page
+    links = set(re.findall(r'href="#schema-(\w+)"', page))
+    targets = set(re.findall(r'id="schema-(\w+)"', page))
+    assert links and links <= targets
+
+
+def test_markdown_escapes_everything_it_does_not_render() -> None:
+    assert markdown("a <b> `x<y>` **bold** [ok](#here) [bad](javascript:alert(1))") == (
+        'a &lt;b&gt; <code>x&lt;y&gt;</code> <strong>bold</strong> <a href="#here">ok</a> '
+        "[bad](javascript:alert(1))"
+    )
