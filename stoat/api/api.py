@@ -15,7 +15,8 @@ from stoat.api.errors import install_error_handlers, reject_unknown_query
 
 DESCRIPTION = (
     "Scan folders for videos, follow the scan jobs, and read the library. "
-    'Every error has a 4xx status and the shape `{"detail": {"code": "NOT_FOUND", "message": "..."}}`; '
+    "Every error has a 4xx status and the shape "
+    '`{"detail": {"code": "NOT_FOUND", "message": "..."}}`; '
     "each operation lists the statuses it may answer."
 )
 
