@@ -93,8 +93,9 @@ class Command(BaseCommand):
         job.refresh_from_db()
         self.stdout.write(("\r" if redraw else "") + progress_line(job))
         self.stdout.write(
-            f"{job.status}: {job.new:,} new, {job.updated:,} updated, {job.unchanged:,} unchanged, "
-            f"{job.skipped:,} not video, {counted(job.error_count, 'error')}, {job.missing:,} missing"
+            f"{job.status}: {job.new:,} new, {job.updated:,} updated, "
+            f"{job.unchanged:,} unchanged, {job.skipped:,} not video, "
+            f"{counted(job.error_count, 'error')}, {job.missing:,} missing"
         )
         for scan_error in job.file_errors.all()[:20]:
             self.stderr.write(f"  {scan_error.path}: {scan_error.message}")
