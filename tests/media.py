@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from fractions import Fraction
 from pathlib import Path
 
 import av
-from PIL import Image
+from PIL import Image, ImageDraw
 
 # container format → (video encoder, audio encoder) that FFmpeg muxes into it
 CONTAINERS = {
@@ -29,10 +30,14 @@ def make_clip(
     audio_codec: str | None = None,
     audio: bool = False,
     muxer: str | None = None,
+    keyframe_every: int | None = None,
+    dark_until: float = 0.0,
 ) -> Path:
     """Write a clip of `seconds` with a changing colour, optionally with a silent audio track.
 
     `muxer` names FFmpeg's output format when the extension alone would pick the wrong one.
+    `keyframe_every` fixes the keyframe interval (in frames); frames before `dark_until` seconds
+    are black.
     """
     ext = path.suffix.lstrip(".").lower()
     default_video, default_audio = CONTAINERS.get(ext, ("libx264", "aac"))
@@ -44,13 +49,31 @@ def make_clip(
         stream.pix_fmt = "yuv420p"
         if stream.codec_context.name == "libx264":
             stream.codec_context.options = {"preset": "ultrafast"}
+            if keyframe_every:
+                keyint = f"keyint={keyframe_every}:min-keyint={keyframe_every}"
+                stream.codec_context.options = {
+                    "preset": "ultrafast",
+                    "x264-params": f"{keyint}:scenecut=0",
+                }
+        elif stream.codec_context.name == "libx265":
+            keyint = (
+                f"keyint={keyframe_every}:min-keyint={keyframe_every}:" if keyframe_every else ""
+            )
+            stream.codec_context.options = {"x265-params": f"{keyint}log-level=error"}
+        elif keyframe_every:
+            stream.codec_context.gop_size = keyframe_every
         audio_stream = (
             container.add_stream(audio_codec or default_audio, rate=48000) if audio else None
         )
         total = max(1, round(seconds * fps))
         for index in range(total):
             shade = 40 + (index * 180) // total
-            image = Image.new("RGB", (width, height), (shade, 255 - shade, 120))
+            if index < dark_until * fps:
+                image = Image.new("RGB", (width, height), (0, 0, 0))
+            else:
+                image = Image.new("RGB", (width, height), (shade, 255 - shade, 120))
+                # A dark corner, so the picture is not one flat colour (as real footage is not).
+                ImageDraw.Draw(image).rectangle((0, 0, width // 3, height // 3), fill=(0, 0, 0))
             frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
             frame.pts = index
             frame.time_base = Fraction(1, fps)
@@ -104,3 +127,28 @@ def truncate(path: Path, keep: float = 0.5) -> Path:
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * keep)])
     return path
+
+
+def damage_keyframes(source: Path, dest: Path, *, spare_first: bool = True) -> Path:
+    """Copy `source` with the data of its keyframes overwritten by noise (the first one spared)."""
+    rng = random.Random(7)
+    with av.open(str(source)) as src, av.open(str(dest), "w") as out:
+        video = src.streams.video[0]
+        copy = out.add_stream_from_template(video)
+        first = True
+        for packet in src.demux(video):
+            if packet.size == 0:
+                continue
+            if packet.is_keyframe and not (first and spare_first):
+                data = bytearray(bytes(packet))
+                # The first bytes (NAL length and header) stay, so the decoder tries and fails.
+                data[8:] = bytes(rng.randrange(256) for _ in range(len(data) - 8))
+                damaged = av.Packet(bytes(data))
+                damaged.pts, damaged.dts = packet.pts, packet.dts
+                damaged.time_base = packet.time_base
+                damaged.is_keyframe = True
+                packet = damaged
+            first = False
+            packet.stream = copy
+            out.mux(packet)
+    return dest

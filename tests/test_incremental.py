@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from stoat.library.models import Video
-from stoat.library.probe import VideoInfo, probe_video
+from stoat.library.probe import VideoFile, open_video
 from stoat.scans import lifecycle, scanner
 from stoat.scans.models import Job, Status
 from stoat.scans.runner import run_here
@@ -27,11 +27,11 @@ def probed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The paths the scanner probes, in order (the real probe still runs)."""
     calls: list[str] = []
 
-    def counting_probe(path: str) -> VideoInfo:
+    def counting_open(path: str) -> VideoFile:
         calls.append(os.path.basename(path))
-        return probe_video(path)
+        return open_video(path)
 
-    monkeypatch.setattr(scanner, "probe_video", counting_probe)
+    monkeypatch.setattr(scanner, "open_video", counting_open)
     yield calls
 
 

@@ -12,8 +12,10 @@ from django.conf import LazySettings
 from django.db import connection
 
 from stoat.core.time_limit import TimedOut, abandoned_steps, call_with_time_limit
+from stoat.library import thumbnails
 from stoat.library.models import Video
-from stoat.library.probe import VideoInfo, probe_video
+from stoat.library.probe import VideoFile
+from stoat.library.thumbnails import Pick
 from stoat.scans import lifecycle, scanner, steps
 from stoat.scans.models import Job, ScanError, Status
 from stoat.scans.runner import run_here
@@ -64,22 +66,25 @@ def test_a_file_whose_read_hangs_becomes_a_timed_out_error_and_the_scan_moves_on
 
 
 @pytest.mark.django_db
-def test_a_thumbnail_step_that_hangs_is_a_timed_out_error_too(
-    library_dir: Path, settings: LazySettings, monkeypatch: pytest.MonkeyPatch
+def test_a_file_that_hangs_while_decoding_is_a_timed_out_error_too(
+    library_dir: Path, tmp_path: Path, settings: LazySettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stalled = stalled_library(library_dir)
     settings.STOAT_FILE_TIME_LIMIT = 1
-    real_probe = probe_video
+    # The file is opened and probed once; what blocks is a read inside the decoding step, as a
+    # stalled share blocks a read that the opened file makes.
+    blocker = make_clip(tmp_path / "blocker.mp4")
+    real_write = thumbnails.write_thumbnail
     leases = ExitStack()
 
-    def probe_then_stall(path: str) -> VideoInfo:
-        info = real_probe(path)
-        if path == str(stalled):
-            # The probe has read and closed the file; the thumbnail's open will now block.
-            leases.enter_context(hanging_file(stalled))
-        return info
+    def decode_then_stall(video: VideoFile, dest: Path, max_size: int) -> Pick:
+        if video.container.name == str(stalled):
+            leases.enter_context(hanging_file(blocker))
+            with open(blocker, "rb"):  # blocks in the kernel until the lease ends
+                pass
+        return real_write(video, dest, max_size)
 
-    monkeypatch.setattr(scanner, "probe_video", probe_then_stall)
+    monkeypatch.setattr(scanner, "write_thumbnail", decode_then_stall)
     job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
 
     with leases:

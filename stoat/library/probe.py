@@ -106,40 +106,77 @@ def duration_of(container: InputContainer, stream: VideoStream) -> float | None:
     return None
 
 
+@dataclass
+class VideoFile:
+    """An opened video: its container and stream, and what was read of them.
+
+    One open serves the probe and the thumbnail. Closed by whoever uses it last (a `with` block).
+    """
+
+    container: InputContainer
+    stream: VideoStream
+    info: VideoInfo
+
+    def close(self) -> None:
+        self.container.close()
+
+    def __enter__(self) -> VideoFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def describe(container: InputContainer, st: os.stat_result) -> tuple[VideoStream, VideoInfo]:
+    """The real video stream of an opened file and its metadata; raises NotAVideo or ProbeError."""
+    if is_still_image(container):
+        raise NotAVideo(STILL_IMAGE)
+    stream = first_real_video_stream(container)
+    if stream is None:
+        if container.streams.video:
+            raise NotAVideo("only a still cover image, no moving picture")
+        if container.streams.audio:
+            raise NotAVideo("an audio file with no video stream")
+        raise NotAVideo("no video stream in the file")
+    ctx = stream.codec_context
+    if not ctx.width or not ctx.height:
+        raise ProbeError("the video stream has no picture size: the file is damaged")
+    rate = frame_rate_of(stream)
+    duration = duration_of(container, stream)
+    frames: int | None = stream.frames or None
+    if frames is None and duration is not None and rate is not None:
+        frames = round(duration * rate)
+    audio_codec = None
+    if container.streams.audio:
+        audio_codec = container.streams.audio[0].codec_context.codec.canonical_name
+    return stream, VideoInfo(
+        container=container.format.name,
+        duration=duration,
+        duration_frames=frames,
+        frame_rate=rate,
+        width=ctx.width,
+        height=ctx.height,
+        video_codec=ctx.codec.canonical_name,
+        audio_codec=audio_codec,
+        bit_rate=container.bit_rate or None,
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+    )
+
+
+def open_video(path: str) -> VideoFile:
+    """Open the video at `path` and read its metadata; raises NotAVideo or ProbeError."""
+    st = check_regular_file(path)
+    container = open_input(path)
+    try:
+        stream, info = describe(container, st)
+    except BaseException:
+        container.close()
+        raise
+    return VideoFile(container, stream, info)
+
+
 def probe_video(path: str) -> VideoInfo:
     """Metadata of the video at `path`; raises NotAVideo or ProbeError."""
-    st = check_regular_file(path)
-    with open_input(path) as container:
-        if is_still_image(container):
-            raise NotAVideo(STILL_IMAGE)
-        stream = first_real_video_stream(container)
-        if stream is None:
-            if container.streams.video:
-                raise NotAVideo("only a still cover image, no moving picture")
-            if container.streams.audio:
-                raise NotAVideo("an audio file with no video stream")
-            raise NotAVideo("no video stream in the file")
-        ctx = stream.codec_context
-        if not ctx.width or not ctx.height:
-            raise ProbeError("the video stream has no picture size: the file is damaged")
-        rate = frame_rate_of(stream)
-        duration = duration_of(container, stream)
-        frames: int | None = stream.frames or None
-        if frames is None and duration is not None and rate is not None:
-            frames = round(duration * rate)
-        audio_codec = None
-        if container.streams.audio:
-            audio_codec = container.streams.audio[0].codec_context.codec.canonical_name
-        return VideoInfo(
-            container=container.format.name,
-            duration=duration,
-            duration_frames=frames,
-            frame_rate=rate,
-            width=ctx.width,
-            height=ctx.height,
-            video_codec=ctx.codec.canonical_name,
-            audio_codec=audio_codec,
-            bit_rate=container.bit_rate or None,
-            size=st.st_size,
-            mtime_ns=st.st_mtime_ns,
-        )
+    with open_video(path) as video:
+        return video.info

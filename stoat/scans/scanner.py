@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from django.conf import settings
@@ -21,11 +22,12 @@ from stoat.library.models import Video, display_path, path_key
 from stoat.library.probe import (
     NotAVideo,
     ProbeError,
+    VideoFile,
     VideoInfo,
     check_regular_file,
-    probe_video,
+    open_video,
 )
-from stoat.library.thumbnails import make_thumbnail, thumbnail_name
+from stoat.library.thumbnails import thumbnail_name, write_thumbnail
 from stoat.scans import lifecycle
 from stoat.scans.models import Job, Phase, ScanError, Status
 from stoat.scans.steps import (
@@ -155,19 +157,24 @@ def video_row(item: ReadItem, info: VideoInfo, thumbnail: str) -> Video:
     )
 
 
+def thumbnail_then_close(video: VideoFile, dest: Path) -> None:
+    with video:
+        write_thumbnail(video, dest, settings.STOAT_THUMB_SIZE)
+
+
 def read_video(item: ReadItem) -> Video:
-    """Probe one file and make its thumbnail; raises NotAVideo or ProbeError."""
+    """Open one file once, probe it and make its thumbnail; raises NotAVideo or ProbeError."""
     run = reader_steps.get()
     # One stat here refuses empty files, pipes and vanished files without a reader thread.
     check_regular_file(item.path)
-    info = run(lambda: probe_video(item.path), "reading the file")
+    video = run(lambda: open_video(item.path), "reading the file")
     name = thumbnail_name(path_key(item.path))
-    dest = settings.STOAT_THUMB_DIR / name
+    # The thumbnail step closes the file itself: if it times out, its thread still uses it. If
+    # the step never starts, dropping the last reference closes the file.
     run(
-        lambda: make_thumbnail(item.path, dest, info.duration, settings.STOAT_THUMB_SIZE),
-        "making its thumbnail",
+        lambda: thumbnail_then_close(video, settings.STOAT_THUMB_DIR / name), "making its thumbnail"
     )
-    return video_row(item, info, name)
+    return video_row(item, video.info, name)
 
 
 class Scanner:
