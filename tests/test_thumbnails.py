@@ -10,6 +10,8 @@ from stoat.core.time_limit import call_with_time_limit
 from stoat.library.probe import NotAVideo, open_video
 from stoat.library.thumbnails import (
     DARK_MEAN,
+    FLAT_STDDEV,
+    luma_stats,
     make_thumbnail,
     pick_frame,
     seek_target,
@@ -164,3 +166,11 @@ def test_file_without_video_stream_has_no_thumbnail(tmp_path: Path) -> None:
 
 def test_thumbnail_name_spreads_files_over_folders() -> None:
     assert thumbnail_name("abcdef") == "ab/abcdef.jpg"
+
+
+def test_brightness_of_a_picture_that_is_not_8_bit_yuv_is_measured_too() -> None:
+    dark = av.VideoFrame.from_image(Image.new("RGB", (64, 48), (10, 10, 10)))  # type: ignore[no-untyped-call]
+    bright = av.VideoFrame.from_image(Image.new("RGB", (64, 48), (200, 200, 200)))  # type: ignore[no-untyped-call]
+
+    assert luma_stats(dark)[0] < DARK_MEAN < luma_stats(bright)[0]
+    assert luma_stats(bright)[1] < FLAT_STDDEV
