@@ -203,10 +203,6 @@ def test_path_outside_the_scan_roots_is_refused(
     assert "outside the folders stoat may scan" in response.content.decode()
 
 
-def test_scan_form_rejects_get(client: Client) -> None:
-    assert client.get(reverse("scans:start")).status_code == 405
-
-
 def test_job_page_shows_progress_and_polls_while_active(client: Client) -> None:
     job = make_job(status=Status.RUNNING, found=10, found_final=True, processed=4, new=4)
 

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
+from stoat.library.probe import describe_os_error
 from stoat.scans.walker import FileEntry, WalkError, walk
 from tests.media import make_clip
 
@@ -72,3 +74,24 @@ def test_a_missing_folder_is_one_error(tmp_path: Path) -> None:
     (error,) = walk(str(tmp_path / "gone"), extensions=EXTS)
     assert isinstance(error, WalkError)
     assert "disappeared" in error.message
+
+
+def test_a_folder_that_cannot_be_read_is_called_a_folder() -> None:
+    denied = describe_os_error(PermissionError(13, "Permission denied"), "folder")
+    gone = describe_os_error(FileNotFoundError(2, "No such file"), "folder")
+
+    assert denied == "permission denied: stoat may not read this folder"
+    assert gone == "the folder disappeared during the scan"
+
+
+def test_a_walk_does_not_enter_the_kernels_file_systems_below_it() -> None:
+    # /dev/shm is the system's tmpfs under /dev: a walk of /dev passes it by, one of it does not.
+    clip = make_clip(Path("/dev/shm") / f"stoat-walker-{uuid.uuid4().hex}.mp4")
+    try:
+        from_dev = [e.path for e in walk("/dev", extensions=EXTS) if isinstance(e, FileEntry)]
+        from_shm = [e.path for e in walk("/dev/shm", extensions=EXTS) if isinstance(e, FileEntry)]
+    finally:
+        clip.unlink()
+
+    assert str(clip) not in from_dev
+    assert str(clip) in from_shm

@@ -43,11 +43,11 @@ class VideoInfo:
     mtime_ns: int
 
 
-def describe_os_error(error: OSError) -> str:
+def describe_os_error(error: OSError, what: str = "file") -> str:
     if isinstance(error, FileNotFoundError):
-        return "the file disappeared during the scan"
+        return f"the {what} disappeared during the scan"
     if isinstance(error, PermissionError):
-        return "permission denied: stoat may not read this file"
+        return f"permission denied: stoat may not read this {what}"
     if error.errno == errno.ENAMETOOLONG:
         return "the path is too long for the file system"
     if error.errno == errno.ELOOP:

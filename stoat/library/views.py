@@ -19,6 +19,11 @@ VIDEOS_PER_PAGE = 48
 
 @require_GET
 def library(request: HtmxHttpRequest) -> HttpResponse:
+    return library_page(request, ScanForm(initial={"recursive": True}))
+
+
+def library_page(request: HtmxHttpRequest, form: ScanForm, status: int = 200) -> HttpResponse:
+    """The library, with the scan form as given (one with errors opens the scan panel)."""
     query = request.GET.get("q", "")[:500]
     sort = request.GET.get("sort", DEFAULT_SORT)
     if sort not in SORT_LABELS:
@@ -34,10 +39,10 @@ def library(request: HtmxHttpRequest) -> HttpResponse:
         "show_missing": show_missing,
         # Only an empty page needs to know whether the library or the search came up empty.
         "library_empty": not page.object_list and not Video.objects.exists(),
-        "form": ScanForm(initial={"recursive": True}),
+        "form": form,
     }
     template = "library/_results.html" if request.htmx else "library/index.html"
-    return render(request, template, context)
+    return render(request, template, context, status=status)
 
 
 @require_GET

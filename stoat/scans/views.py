@@ -4,13 +4,14 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from stoat.accounts.permissions import manager_required
 from stoat.core.http import HtmxHttpRequest
 from stoat.scans import lifecycle
-from stoat.scans.forms import ScanForm
+from stoat.library.views import library_page
+from stoat.scans.forms import ScanForm, origin_of
 from stoat.scans.lifecycle import CancelOutcome
 from stoat.scans.models import Job, Status
 from stoat.scans.panels import job_panel
@@ -36,11 +37,20 @@ def job_list(request: HtmxHttpRequest) -> HttpResponse:
     return jobs_page(request, ScanForm(initial={"recursive": True}))
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 @manager_required
 def start_scan(request: HtmxHttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        # Reloaded, bookmarked or opened in a new tab: the form, filled in from ?path= if given.
+        initial = {"recursive": True, "path": request.GET.get("path", "")[:5000]}
+        return render(request, "scans/new.html", {"form": ScanForm(initial=initial)})
     form = ScanForm(request.POST)
     if not form.is_valid():
+        origin = origin_of(request.POST)
+        if origin == "library":
+            return library_page(request, form, status=form.status())
+        if origin == "new":
+            return render(request, "scans/new.html", {"form": form}, status=form.status())
         return jobs_page(request, form, status=form.status())
     start = lifecycle.create_scan(form.cleaned_data["path"], form.cleaned_data["recursive"])
     if not start.created:

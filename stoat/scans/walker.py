@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from stoat.library.probe import describe_os_error
+from stoat.scans.mounts import read_mounts, virtual_mount_points
 
 
 # Named tuples, not dataclasses: a rescan makes one per file, and tuples are built in C.
@@ -45,6 +46,17 @@ def has_extension(name: str, extensions: frozenset[str]) -> bool:
     return dot > 0 and name[dot + 1 :].lower() in extensions
 
 
+def virtual_devices() -> frozenset[int]:
+    """Device numbers of the kernel's virtual file systems: a walk of `/` does not enter them."""
+    found = set()
+    for point in virtual_mount_points(read_mounts()):
+        try:
+            found.add(os.stat(point).st_dev)
+        except OSError:
+            continue
+    return frozenset(found)
+
+
 def walk(
     root: str,
     *,
@@ -68,8 +80,9 @@ def walk(
     try:
         st = os.stat(real_root)
     except OSError as error:
-        yield WalkError(root, describe_os_error(error))
+        yield WalkError(root, describe_os_error(error, "folder"))
         return
+    skipped_devices = virtual_devices() - {st.st_dev}
     seen_dirs.add((st.st_dev, st.st_ino))
     stack = [root]
     while stack:
@@ -78,7 +91,9 @@ def walk(
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as error:
-            yield WalkError(folder, f"folder could not be listed: {describe_os_error(error)}")
+            yield WalkError(
+                folder, f"folder could not be listed: {describe_os_error(error, 'folder')}"
+            )
             continue
         subfolders: list[str] = []
         for entry in entries:
@@ -108,7 +123,11 @@ def walk(
                     yield WalkError(entry.path, why or describe_os_error(error), folder=False)
                 continue
             if stat.S_ISDIR(info.st_mode):
-                if recursive and (info.st_dev, info.st_ino) not in seen_dirs:
+                if (
+                    recursive
+                    and (info.st_dev, info.st_ino) not in seen_dirs
+                    and info.st_dev not in skipped_devices
+                ):
                     seen_dirs.add((info.st_dev, info.st_ino))
                     subfolders.append(entry.path)
             elif not video:

@@ -288,7 +288,7 @@ def test_scan_runs_and_its_job_reports_the_result(
         ("", "Enter the path"),
         ("/no/such/folder/anywhere", "not a folder"),
         ("/tmp/\x00evil", "not a usable path"),
-        ("/" + "a" * 5000, "not a usable path"),
+        ("/" + "a" * 5000, "The path is too long"),
         ("/\ud800", "not a usable path"),
     ],
 )
