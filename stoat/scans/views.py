@@ -9,8 +9,8 @@ from django_htmx.http import HttpResponseStopPolling
 
 from stoat.accounts.permissions import manager_required
 from stoat.core.http import HtmxHttpRequest
-from stoat.scans import lifecycle
 from stoat.library.views import library_page
+from stoat.scans import lifecycle
 from stoat.scans.forms import ScanForm, origin_of
 from stoat.scans.lifecycle import CancelOutcome
 from stoat.scans.models import Job, Status
