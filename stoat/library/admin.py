@@ -10,7 +10,7 @@ from stoat.library.models import Video
 @admin.register(Video)
 class VideoAdmin(WrittenByScans, admin.ModelAdmin[Video]):
     list_display = (
-        "filename",
+        "name",
         "duration",
         "width",
         "height",
@@ -23,6 +23,10 @@ class VideoAdmin(WrittenByScans, admin.ModelAdmin[Video]):
     list_filter = ("missing", "video_codec", "audio_codec", "container")
     search_fields = ("path", "filename")
     date_hierarchy = "created_at"
+
+    @admin.display(description="file name", ordering="name_order")
+    def name(self, video: Video) -> str:
+        return video.filename
 
     def has_delete_permission(self, request: HttpRequest, obj: Video | None = None) -> bool:
         # The library's own delete removes the file and its thumbnail too; a row alone would return.

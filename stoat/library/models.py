@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from fractions import Fraction
+from typing import Any
 
 from django.db import models
-from django.db.models.functions import Lower
 
 from stoat.library.names import container_kind_expression, resolution_class_expression
 
@@ -13,6 +14,25 @@ from stoat.library.names import container_kind_expression, resolution_class_expr
 def path_key(path: str) -> str:
     """A fixed-length key for a path: the unique index stays small however long the path is."""
     return hashlib.sha256(os.fsencode(path)).hexdigest()
+
+
+NAME_KEY_LENGTH = 255
+DIGITS = re.compile(r"\d+")
+
+
+def name_key(filename: str) -> str:
+    """A key that sorts names as a person does: `clip2` before `clip10`, case ignored.
+
+    Each run of digits is written as its length (two digits) and then the number without
+    leading zeros, so a longer number sorts after a shorter one and equal lengths compare
+    digit by digit.
+    """
+
+    def number(found: re.Match[str]) -> str:
+        digits = found.group(0).lstrip("0") or "0"
+        return f"{min(len(digits), 99):02d}{digits}"
+
+    return DIGITS.sub(number, filename.casefold())[:NAME_KEY_LENGTH]
 
 
 def display_path(path: str) -> str:
@@ -40,6 +60,8 @@ class Video(models.Model):
     # bytes, and a folder path may be up to 4096.
     folder = models.TextField()
     filename = models.CharField(max_length=1024, db_index=True)
+    # name_key(filename), written with the row: the library and the admin sort by it.
+    name_order = models.CharField(max_length=NAME_KEY_LENGTH, default="", editable=False)
     size = models.BigIntegerField(db_index=True)
     mtime_ns = models.BigIntegerField()
     container = models.CharField(max_length=64, blank=True)
@@ -72,16 +94,17 @@ class Video(models.Model):
     objects = VideoQuerySet.as_manager()
 
     class Meta:
-        ordering = ["filename", "id"]
+        ordering = ["name_order", "id"]
         indexes = [
             # The library's default listing (present videos, queries.SORTS["name"]) reads this
             # index in order; partial, so a deep page skips its offset without reading rows.
             models.Index(
-                Lower("filename"),
-                "id",
+                fields=["name_order", "id"],
                 name="video_present_name_order",
                 condition=models.Q(missing=False),
             ),
+            # Every video, in either direction: the admin and "Show missing files".
+            models.Index(fields=["name_order", "id"], name="video_name_order"),
             # Covers the facet counts: one pass over the index groups present videos by all four.
             models.Index(
                 fields=[
@@ -97,6 +120,13 @@ class Video(models.Model):
 
     def __str__(self) -> str:
         return self.path
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.name_order = name_key(self.filename)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "filename" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_order"}
+        super().save(*args, **kwargs)
 
     @property
     def frame_rate(self) -> Fraction | None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import OrderBy
-from django.db.models.functions import Lower
-
 from stoat.library.models import VideoQuerySet
 
-SORTS: dict[str, tuple[str | Lower | OrderBy, str]] = {
-    "name": (Lower("filename"), "id"),
-    "-name": (Lower("filename").desc(), "-id"),
+SORTS: dict[str, tuple[str, str]] = {
+    "name": ("name_order", "id"),
+    "-name": ("-name_order", "-id"),
     "added": ("created_at", "id"),
     "-added": ("-created_at", "-id"),
     "duration": ("duration", "id"),

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from stoat.library.models import Video, display_path, path_key
+from stoat.library.models import Video, display_path, name_key, path_key
 from stoat.library.probe import (
     NotAVideo,
     ProbeError,
@@ -48,6 +48,7 @@ VIDEO_UPDATE_FIELDS = [
     "path",
     "folder",
     "filename",
+    "name_order",
     "size",
     "mtime_ns",
     "container",
@@ -135,11 +136,13 @@ class Buffer:
 
 def video_row(item: ReadItem, info: VideoInfo, thumbnail: str) -> Video:
     rate = info.frame_rate
+    filename = display_path(os.path.basename(item.path))
     return Video(
         path=display_path(item.path),
         path_key=path_key(item.path),
         folder=display_path(os.path.dirname(item.path)),
-        filename=display_path(os.path.basename(item.path)),
+        filename=filename,
+        name_order=name_key(filename),
         size=info.size,
         mtime_ns=info.mtime_ns,
         container=info.container,
