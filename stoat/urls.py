@@ -12,6 +12,7 @@ from stoat.scans import views as scan_views
 library_urls = (
     [
         path("", library_views.library, name="index"),
+        path("folders/", library_views.folder_view, name="folder"),
         path("videos/<int:pk>/", library_views.video_detail, name="video"),
         path("videos/<int:pk>/thumbnail.jpg", library_views.thumbnail, name="thumbnail"),
     ],

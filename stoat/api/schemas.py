@@ -76,6 +76,34 @@ class VideoListOut(Schema):
     offset: int
 
 
+class FilterQuery(Schema):
+    """The library's filters; repeat a facet filter for several values (any of them match)."""
+
+    video_codec: list[str] = Field(default=[], description="FFmpeg's name: h264, hevc, av1, …")
+    audio_codec: list[str] = Field(default=[], description="aac, opus, …, or none for silent.")
+    container: list[str] = Field(
+        default=[], description="mp4, quicktime, matroska, webm, avi, mpegts, mpegps, flv, asf, …"
+    )
+    resolution: list[str] = Field(
+        default=[], description="By the longer side: sd, 720p, 1080p, 1440p, 4k, 8k."
+    )
+    min_duration: str | None = Field(default=None, description="Seconds, or h:mm:ss.")
+    max_duration: str | None = Field(default=None, description="Seconds, or h:mm:ss.")
+    min_size: str | None = Field(default=None, description="Bytes, or with a unit: 700MB.")
+    max_size: str | None = Field(default=None, description="Bytes, or with a unit: 1.5GB.")
+    added_after: str | None = Field(default=None, description="YYYY-MM-DD, that day included.")
+    added_before: str | None = Field(default=None, description="YYYY-MM-DD, that day included.")
+    folder: str | None = Field(default=None, description="This folder and those below it.")
+
+
+class FacetsOut(Schema):
+    total: int = Field(description="Videos the filters give.")
+    facets: dict[str, dict[str, int]] = Field(
+        description="Per facet, each value's count with the other filters applied.",
+        examples=[{"video_codec": {"h264": 12, "hevc": 3}}],
+    )
+
+
 class VideoSearchOut(Schema):
     videos: list[VideoOut]
     total: int

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.http import FileResponse, HttpRequest
 from django.urls import reverse
-from ninja import P, PathEx, QueryEx, Router
+from ninja import P, PathEx, Query, QueryEx, Router
 from ninja import Status as Answer
 
 from stoat.api.errors import ApiError, not_found
@@ -18,6 +18,8 @@ from stoat.api.schemas import (
     MAX_OFFSET,
     MAX_QUERY_LENGTH,
     ErrorOut,
+    FacetsOut,
+    FilterQuery,
     ScanIn,
     ScanStartOut,
     SortKey,
@@ -26,6 +28,8 @@ from stoat.api.schemas import (
     VideoSearchOut,
     id_named,
 )
+from stoat.library.facets import count_facets
+from stoat.library.filters import FilterError, VideoFilters, parse_filters
 from stoat.library.models import Video
 from stoat.library.queries import library_videos
 from stoat.library.services import FileNotDeletable, delete_video
@@ -84,23 +88,43 @@ def get_video(video_id: str) -> Video:
     return video
 
 
+def request_filters(request: HttpRequest) -> VideoFilters:
+    """The filters of the query string (ninja's FilterQuery only documents them): 422 if bad."""
+    try:
+        return parse_filters(dict(request.GET.lists()))
+    except FilterError as error:
+        raise ApiError(422, "VALIDATION_ERROR", str(error)) from error
+
+
 @router.get(
     "", response={200: VideoListOut, 400: ErrorOut, 422: ErrorOut}, summary="List the library"
 )
 def list_videos(
     request: HttpRequest,
+    filters: Query[FilterQuery],
     limit: QueryEx[int, LIMIT] = DEFAULT_LIMIT,
     offset: QueryEx[int, OFFSET] = 0,
     sort: QueryEx[
         SortKey, P(description="Order: name, added, duration or size; - reverses.")
     ] = DEFAULT_SORT,
 ) -> VideoListOut:
-    """The videos found by scans (missing files left out), a page at a time."""
-    videos = library_videos(Video.objects.all(), sort=sort)
+    """The videos found by scans (missing files left out), a page at a time, filtered."""
+    videos = library_videos(Video.objects.all(), sort=sort, filters=request_filters(request))
     page = videos[offset : offset + limit]
     return VideoListOut(
         videos=[video_json(v) for v in page], total=videos.count(), limit=limit, offset=offset
     )
+
+
+@router.get(
+    "/facets",
+    response={200: FacetsOut, 400: ErrorOut, 422: ErrorOut},
+    summary="How many videos each filter value gives",
+)
+def video_facets(request: HttpRequest, filters: Query[FilterQuery]) -> FacetsOut:
+    """Each facet value's count (codecs, container, resolution) under the other filters."""
+    counts = count_facets(Video.objects.present(), request_filters(request))
+    return FacetsOut(total=counts.total, facets=counts.as_dict())
 
 
 @router.get(

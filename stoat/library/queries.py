@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from stoat.library.filters import VideoFilters, apply_filters
 from stoat.library.models import VideoQuerySet
 
 SORTS: dict[str, tuple[str, str]] = {
@@ -28,8 +29,15 @@ DEFAULT_SORT = "name"
 
 
 def library_videos(
-    videos: VideoQuerySet, *, query: str = "", sort: str = DEFAULT_SORT, show_missing: bool = False
+    videos: VideoQuerySet,
+    *,
+    query: str = "",
+    sort: str = DEFAULT_SORT,
+    show_missing: bool = False,
+    filters: VideoFilters | None = None,
 ) -> VideoQuerySet:
     if not show_missing:
         videos = videos.present()
+    if filters is not None:
+        videos = apply_filters(videos, filters)
     return videos.search(query).order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))

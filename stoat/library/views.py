@@ -1,20 +1,41 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
 from stoat.core.http import HtmxHttpRequest
+from stoat.library.facets import count_facets
+from stoat.library.filters import FilterError, VideoFilters, parse_filters
+from stoat.library.folders import breadcrumbs, sub_folders, top_folder
 from stoat.library.models import Video
 from stoat.library.queries import DEFAULT_SORT, SORT_LABELS, library_videos
 from stoat.scans.forms import ScanForm
 
 VIDEOS_PER_PAGE = 48
+
+
+class CountedPaginator(Paginator):
+    """A paginator told its count, which the facet counts already summed: no COUNT query."""
+
+    def __init__(self, object_list: object, per_page: int, count: int) -> None:
+        super().__init__(object_list, per_page)  # type: ignore[arg-type]
+        self.__dict__["count"] = count
+
+
+def read_filters(request: HtmxHttpRequest) -> tuple[VideoFilters, str]:
+    """The filters in the URL, or none and the reason when one is wrong."""
+    try:
+        return parse_filters(dict(request.GET.lists())), ""
+    except FilterError as error:
+        return VideoFilters(), str(error)
 
 
 @require_GET
@@ -29,20 +50,61 @@ def library_page(request: HtmxHttpRequest, form: ScanForm, status: int = 200) ->
     if sort not in SORT_LABELS:
         sort = DEFAULT_SORT
     show_missing = request.GET.get("missing") == "1"
-    videos = library_videos(Video.objects.all(), query=query, sort=sort, show_missing=show_missing)
-    page = Paginator(videos, VIDEOS_PER_PAGE).get_page(request.GET.get("page"))
+    filters, filter_error = read_filters(request)
+    base = library_videos(Video.objects.all(), query=query, show_missing=show_missing)
+    counts = count_facets(base, filters)
+    videos = library_videos(
+        Video.objects.all(), query=query, sort=sort, show_missing=show_missing, filters=filters
+    )
+    paginator = CountedPaginator(videos, VIDEOS_PER_PAGE, counts.total)
+    page = paginator.get_page(request.GET.get("page"))
     context = {
         "page": page,
         "query": query,
         "sort": sort,
         "sorts": SORT_LABELS,
         "show_missing": show_missing,
+        "filters": filters,
+        "filter_error": filter_error,
+        "facets": counts.facets,
+        "filtered_query": urlencode(filters.query_pairs() + search_pairs(query, show_missing)),
         # Only an empty page needs to know whether the library or the search came up empty.
         "library_empty": not page.object_list and not Video.objects.exists(),
         "form": form,
     }
-    template = "library/_results.html" if request.htmx else "library/index.html"
-    return render(request, template, context, status=status)
+    status = 400 if filter_error else status
+    if not request.htmx:
+        return render(request, "library/index.html", context, status=status)
+    response = render(request, "library/_results.html", context, status=status)
+    # The counts change with every filter: htmx swaps them in beside the results (out of band).
+    facets = render_to_string("library/_filters.html", {**context, "oob": True}, request)
+    response.content += facets.encode()
+    return response
+
+
+def search_pairs(query: str, show_missing: bool) -> list[tuple[str, str]]:
+    return ([("q", query)] if query else []) + ([("missing", "1")] if show_missing else [])
+
+
+@require_GET
+def folder_view(request: HtmxHttpRequest) -> HttpResponse:
+    """One folder: where it sits, its sub-folders with counts and sizes, and its own videos."""
+    present = Video.objects.present()
+    folder = request.GET.get("path", "")
+    try:
+        folder = parse_filters({"folder": [folder]}).folder or top_folder(present)
+    except FilterError as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+    videos = present.filter(folder=folder).order_by("name_order", "id")
+    page = Paginator(videos, VIDEOS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "folder": folder,
+        "crumbs": breadcrumbs(folder),
+        "sub_folders": sub_folders(present, folder),
+        "page": page,
+        "library_query": urlencode([("folder", folder)]),
+    }
+    return render(request, "library/folder.html", context)
 
 
 @require_GET

@@ -13,6 +13,7 @@ pytestmark = pytest.mark.django_db
 OPERATIONS = {
     ("get", "/api/v1/videos"),
     ("get", "/api/v1/videos/search"),
+    ("get", "/api/v1/videos/facets"),
     ("get", "/api/v1/videos/{video_id}"),
     ("delete", "/api/v1/videos/{video_id}"),
     ("get", "/api/v1/videos/{video_id}/thumbnail"),
@@ -87,6 +88,7 @@ def test_operation_ids_are_the_short_names_clients_generate_methods_from(client:
     assert ids == {
         "list_videos",
         "search_videos",
+        "video_facets",
         "video_detail",
         "remove_video",
         "video_thumbnail",

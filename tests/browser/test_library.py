@@ -80,7 +80,7 @@ def test_searching_sorting_and_paging_the_library_then_opening_a_video(
     expect(page.get_by_role("heading", level=1)).to_have_text("aardvark-wide.mp4")
     facts = page.locator("dl.facts-table")
     expect(facts).to_contain_text("320×180")
-    expect(facts).to_contain_text("h264")
+    expect(facts).to_contain_text("H.264")
     expect(facts).to_contain_text("0:01 (25 frames)")
     image = page.get_by_role("img", name="Frame from aardvark-wide.mp4")
     expect(image).to_have_js_property("complete", True)

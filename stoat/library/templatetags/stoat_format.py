@@ -111,3 +111,11 @@ def when(moment: datetime | None) -> SafeString:
         local.strftime("%Y-%m-%d %H:%M:%S %Z"),
         naturaltime(moment),
     )
+
+
+@register.simple_tag(takes_context=True)
+def page_query(context: template.Context, number: int) -> str:
+    """This page's query string with another page number; repeated filters stay repeated."""
+    query = context["request"].GET.copy()
+    query["page"] = str(number)
+    return str(query.urlencode())
