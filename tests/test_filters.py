@@ -1,4 +1,4 @@
-"""Filters of the library page: each alone and combined, counts equal to the rows, the URL round-trip."""
+"""Library filters: each alone and combined, counts equal to the rows, the URL round-trip."""
 
 from __future__ import annotations
 
@@ -239,9 +239,7 @@ def test_a_bad_filter_on_the_page_is_400_with_the_reason(client: Client) -> None
 
 def test_the_form_works_as_a_plain_get_with_empty_fields(client: Client) -> None:
     make_library()
-    empty: dict[str, Any] = {
-        name: "" for name in ("min_duration", "max_size", "added_after", "folder")
-    }
+    empty: dict[str, Any] = dict.fromkeys(("min_duration", "max_size", "added_after", "folder"), "")
 
     response = client.get("/", {**empty, "container": "avi"})
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -62,9 +62,6 @@ class VideoFilters:
     @property
     def active(self) -> bool:
         return self != VideoFilters()
-
-    def without(self, facet: str) -> VideoFilters:
-        return replace(self, **{facet: ()})
 
     def query_pairs(self) -> list[tuple[str, str]]:
         """The filters as a query string holds them, so a filtered view round-trips."""

@@ -1,4 +1,4 @@
-"""The folder tree of the library: where a folder sits, and what is below it with counts and sizes."""
+"""The folder tree: where a folder sits, and what is below it with counts and sizes."""
 
 from __future__ import annotations
 

@@ -22,14 +22,6 @@ from stoat.scans.forms import ScanForm
 VIDEOS_PER_PAGE = 48
 
 
-class CountedPaginator(Paginator):
-    """A paginator told its count, which the facet counts already summed: no COUNT query."""
-
-    def __init__(self, object_list: object, per_page: int, count: int) -> None:
-        super().__init__(object_list, per_page)  # type: ignore[arg-type]
-        self.__dict__["count"] = count
-
-
 def read_filters(request: HtmxHttpRequest) -> tuple[VideoFilters, str]:
     """The filters in the URL, or none and the reason when one is wrong."""
     try:
@@ -56,7 +48,9 @@ def library_page(request: HtmxHttpRequest, form: ScanForm, status: int = 200) ->
     videos = library_videos(
         Video.objects.all(), query=query, sort=sort, show_missing=show_missing, filters=filters
     )
-    paginator = CountedPaginator(videos, VIDEOS_PER_PAGE, counts.total)
+    paginator = Paginator(videos, VIDEOS_PER_PAGE)
+    # The facet counts already summed the total: no COUNT query (`count` is a cached property).
+    paginator.__dict__["count"] = counts.total
     page = paginator.get_page(request.GET.get("page"))
     context = {
         "page": page,
