@@ -22,9 +22,10 @@ setup: $(VENV)/.installed
 
 setup-dev: $(VENV)/.installed-dev
 
+# exec: serve replaces the shell, so the SIGTERM make passes on to its child reaches serve.
 run: setup
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py serve
+	exec $(PY) manage.py serve
 
 test: setup-dev
 	PY=$(PY) bash scripts/test.sh

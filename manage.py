@@ -11,7 +11,13 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stoat.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from stoat.core.startup import StartupError
+
+    try:
+        execute_from_command_line(sys.argv)
+    except StartupError as error:
+        # Something for the person running stoat to fix: the message, not a traceback.
+        sys.exit(f"stoat: {error}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import tempfile
 from pathlib import Path
 
@@ -23,7 +22,6 @@ def prepare(keep: bool) -> Path:
     os.environ["STOAT_SCAN_ROOTS"] = str(base)
     # Measure the app as it is deployed: DEBUG makes Django keep every query's SQL text.
     os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stoat.settings")
     import django
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
+import warnings
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
 import django_stubs_ext
-from django.core.exceptions import ImproperlyConfigured
+
+from stoat.core.startup import load_secret_key
 
 # Lets admin and form classes take type parameters at run time (ModelAdmin[Video]).
 django_stubs_ext.monkeypatch()
@@ -36,18 +39,15 @@ def env_float(name: str, default: float) -> float:
     return float(value) if value else default
 
 
-DEV_SECRET_KEY = "stoat-development-key-do-not-use-in-production"
-
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
-if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
-    raise ImproperlyConfigured(
-        "Set SECRET_KEY: stoat refuses to run with DEBUG off and the dev key."
-    )
+# Off unless asked for: a traceback on an error page shows settings and code to anyone.
+DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 
-# The data folder holds the SQLite database and the thumbnails.
+# The data folder holds the SQLite database, the thumbnails and the generated secret key.
 STOAT_DATA_DIR = Path(os.environ.get("STOAT_DATA_DIR", BASE_DIR / "data")).resolve()
+# Every process (web, worker, commands) reads the same key: from the environment, or the file
+# the first start made in the data folder. A weak one stops stoat here, saying how to fix it.
+SECRET_KEY = load_secret_key(os.environ, STOAT_DATA_DIR)
 STOAT_THUMB_DIR = STOAT_DATA_DIR / "thumbs"
 STOAT_VIDEO_EXTENSIONS = [
     ext.lower().lstrip(".")
@@ -97,6 +97,13 @@ STOAT_MAX_BATCHES = int(os.environ.get("STOAT_MAX_BATCHES", "16"))
 # How this host names itself in the batch records ("host:pid"); defaults to the host name.
 STOAT_WORKER_NAME = os.environ.get("STOAT_WORKER_NAME") or socket.gethostname()
 STOAT_THUMB_SIZE = int(os.environ.get("STOAT_THUMB_SIZE", "480"))
+# `manage.py serve`: web server processes, and threads in each. Two processes at least, so one
+# busy rendering never holds up every page; past four, a home library gains little but memory.
+STOAT_WEB_WORKERS = int(
+    os.environ.get("STOAT_WEB_WORKERS", str(max(2, min(os.cpu_count() or 1, 4))))
+)
+# A progress poll spends most of its time in SQLite, which lets other threads run.
+STOAT_WEB_THREADS = int(os.environ.get("STOAT_WEB_THREADS", "8"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -279,12 +286,16 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 # htmx takes the CSRF token from the page (hx-headers), so no script needs the cookie.
 CSRF_COOKIE_HTTPONLY = True
-# Off DEBUG, cookies travel only over HTTPS and plain HTTP is redirected; stoat expects TLS
-# from a reverse proxy, which says so in a header (SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto).
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+# Plain HTTP on this machine or the home network works as it is. Behind a TLS proxy, STOAT_HTTPS=1
+# sends cookies over HTTPS only, redirects plain HTTP and turns HSTS on; the proxy says a request
+# came over HTTPS in X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER names another header).
+STOAT_HTTPS = env_bool("STOAT_HTTPS", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", STOAT_HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", STOAT_HTTPS)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", STOAT_HTTPS)
+# Load balancers probe the app port itself, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if STOAT_HTTPS else "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 
@@ -302,7 +313,9 @@ def proxy_ssl_header(value: str) -> tuple[str, str] | None:
     return key, expected.strip() or "https"
 
 
-SECURE_PROXY_SSL_HEADER = proxy_ssl_header(os.environ.get("SECURE_PROXY_SSL_HEADER", ""))
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(
+    os.environ.get("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto" if STOAT_HTTPS else "")
+)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 LANGUAGE_CODE = "en-us"
@@ -313,6 +326,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Only `collectstatic` makes that folder, and stoat needs none: no warning in every web process.
+warnings.filterwarnings("ignore", message=re.escape(f"No directory at: {STATIC_ROOT}"))
 # Serve straight from the source folders, so no collectstatic step is needed to run.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -321,5 +336,10 @@ LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"stoat": {"handlers": ["console"], "level": "INFO"}},
+    "loggers": {
+        "stoat": {"handlers": ["console"], "level": "INFO"},
+        # With DEBUG off a 500 shows no traceback, so it goes to the log (Django's own handler
+        # for it prints only with DEBUG on).
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+    },
 }

@@ -11,19 +11,23 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from django.conf import LazySettings
+from django.contrib.auth.models import User
 from django.test import Client
 from pytest_django.live_server_helper import LiveServer
 
 from stoat.scans.models import Status
 from stoat.settings import BASE_DIR, proxy_ssl_header
 from tests.conftest import make_job
+from tests.error_urls import SECRET_DETAIL
 
 PRODUCTION_KEY = "k7Qm2vXr9Lp4Zt8Wc1Nb6Hs3Jd5Fg0Ya-Ue_Ri+Oq(Ty)Kx=Mv!Pw@Sz#Al$Bn%Cd"
 
 
 def manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Runs manage.py in a fresh process, so the settings module reads this environment."""
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    ours = {"DEBUG", "SECRET_KEY", "SECRET_KEY_FILE", "STOAT_HTTPS"}
+    clean = {k: v for k, v in os.environ.items() if k not in ours}
     clean.update(STOAT_DATA_DIR=str(tmp_path / "data"), DJANGO_SETTINGS_MODULE="stoat.settings")
     clean.update(env)
     return subprocess.run(
@@ -38,11 +42,10 @@ def manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProces
 def production(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "videos").mkdir(exist_ok=True)
     return {
-        "DEBUG": "0",
+        "STOAT_HTTPS": "1",
         "SECRET_KEY": PRODUCTION_KEY,
         "ALLOWED_HOSTS": "stoat.example.org",
         "STOAT_SCAN_ROOTS": str(tmp_path / "videos"),
-        "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
         "STOAT_CACHE_URL": "redis://127.0.0.1:6379/0",
     }
 
@@ -55,11 +58,12 @@ def test_check_deploy_reports_nothing_under_production_settings(tmp_path: Path) 
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
-def test_production_settings_are_what_the_environment_asks_for(tmp_path: Path) -> None:
+def test_stoat_https_turns_on_secure_cookies_hsts_and_the_redirect(tmp_path: Path) -> None:
     show = (
         "from django.conf import settings as s; "
         "print(s.SECURE_PROXY_SSL_HEADER, s.CACHES['default']['BACKEND'], "
-        "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT)"
+        "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, "
+        "s.SECURE_HSTS_SECONDS)"
     )
     result = manage(tmp_path, "shell", "-v", "0", "-c", show, **production(tmp_path))
     assert result.stdout.split() == [
@@ -69,22 +73,35 @@ def test_production_settings_are_what_the_environment_asks_for(tmp_path: Path) -
         "True",
         "True",
         "True",
+        "31536000",
     ], result.stderr
 
 
-def test_check_deploy_does_warn_under_development_settings(tmp_path: Path) -> None:
-    result = manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", DEBUG="1")
-    assert result.returncode != 0
-    for warning in ("security.W004", "security.W008", "security.W012", "security.W018"):
-        assert warning in result.stderr
-
-
-def test_stoat_refuses_to_start_in_production_with_the_development_key(tmp_path: Path) -> None:
+def test_check_deploy_warns_about_plain_http_without_stoat_https(tmp_path: Path) -> None:
     env = production(tmp_path)
-    del env["SECRET_KEY"]
-    result = manage(tmp_path, "check", **env)
+    del env["STOAT_HTTPS"]
+    result = manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **env)
     assert result.returncode != 0
-    assert "refuses to run with DEBUG off and the dev key" in result.stderr
+    for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert warning in result.stderr
+    assert "security.W018" not in result.stderr  # DEBUG is off without being asked
+
+
+def test_check_deploy_warns_when_debug_is_asked_for(tmp_path: Path) -> None:
+    result = manage(
+        tmp_path, "check", "--deploy", "--fail-level", "WARNING", DEBUG="1", STOAT_HTTPS="1"
+    )
+    assert result.returncode != 0
+    assert "security.W018" in result.stderr
+
+
+def test_debug_is_off_and_plain_http_works_with_nothing_set(tmp_path: Path) -> None:
+    show = (
+        "from django.conf import settings as s; "
+        "print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS)"
+    )
+    result = manage(tmp_path, "shell", "-v", "0", "-c", show)
+    assert result.stdout.split() == ["False", "False", "False", "0"], result.stderr
 
 
 def test_a_proxy_header_is_read_in_any_usual_spelling() -> None:
@@ -143,3 +160,21 @@ def test_a_real_server_sends_strangers_to_the_login_page(live_server: LiveServer
     with opener.open(f"{live_server.url}/accounts/login/") as login_page:
         assert login_page.status == 200
         assert "Content-Security-Policy" in login_page.headers
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.error_urls")
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_500_shows_a_traceback_only_with_debug_on(
+    staff_user: User, settings: LazySettings, debug: bool
+) -> None:
+    settings.DEBUG = debug
+    browser = Client(raise_request_exception=False)
+    browser.force_login(staff_user)
+
+    response = browser.get("/fail/")
+
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert ("Traceback" in page) is debug
+    assert (SECRET_DETAIL in page) is debug

@@ -1,46 +1,41 @@
+"""`manage.py serve`: a production web server and the scan workers, one tree that stops together."""
+
 from __future__ import annotations
 
+import getpass
 import http.cookiejar
 import io
 import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from django.conf import LazySettings, global_settings
 from django.core.management import call_command
 
-from tests.worker import database_url
+from tests.serving import (
+    children_of,
+    command_line,
+    descendants,
+    free_port,
+    start_serve,
+    still_running,
+    wait_answering,
+)
+from tests.test_deploy import PRODUCTION_KEY
+from tests.worker import ROOT, database_url, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def child_commands() -> list[str]:
-    """Command lines of this process's children."""
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
-            found.append(cmdline)
-    return found
 
 
 def test_serve_runs_the_web_server_and_a_worker_and_its_first_login_works(
@@ -48,9 +43,11 @@ def test_serve_runs_the_web_server_and_a_worker_and_its_first_login_works(
 ) -> None:
     # The server process checks the password with the real hashers, not the tests' fast one.
     settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
+    settings.STOAT_WEB_WORKERS = 1
     port = free_port()
     monkeypatch.setenv("DATABASE_URL", database_url())
     monkeypatch.setenv("STOAT_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("STOAT_WORKERS", "1")
     seen: dict[str, object] = {}
     out = io.StringIO()
 
@@ -58,7 +55,7 @@ def test_serve_runs_the_web_server_and_a_worker_and_its_first_login_works(
         try:
             sign_in_with_the_printed_password()
         finally:
-            seen["children"] = child_commands()
+            seen["children"] = [command_line(pid) for pid in children_of(os.getpid())]
             os.kill(os.getpid(), signal.SIGINT)
 
     def sign_in_with_the_printed_password() -> None:
@@ -100,11 +97,137 @@ def test_serve_runs_the_web_server_and_a_worker_and_its_first_login_works(
     call_command("serve", addr=f"127.0.0.1:{port}", stdout=out)
     prober.join()
 
-    assert f"http://127.0.0.1:{port}/" in out.getvalue()
+    assert (
+        f"stoat: serving http://127.0.0.1:{port}/ with gunicorn, 1 web processes" in out.getvalue()
+    )
     assert "user name: admin" in out.getvalue()
     assert seen["first_page"] == f"http://127.0.0.1:{port}/accounts/login/?next=/"
     assert seen["status"] == 200
     assert "No videos yet" in str(seen["body"])
     children = " | ".join(seen["children"])  # type: ignore[arg-type]
-    assert "runserver" in children and "qcluster" in children
-    assert not any("qcluster" in c or "runserver" in c for c in child_commands())
+    assert (
+        "-m gunicorn" in children and "qcluster" in children and "stoat.core.guardian" in children
+    )
+    assert "runserver" not in children
+    assert "stoat: stopped (SIGINT)" in out.getvalue()
+    assert children_of(os.getpid()) == []
+
+
+@pytest.mark.parametrize(
+    ("server", "stop"),
+    [("gunicorn", signal.SIGTERM), ("gunicorn", signal.SIGINT), ("granian", signal.SIGTERM)],
+)
+def test_serve_runs_a_production_server_and_a_signal_stops_every_child_within_10_s(
+    data_dir: Path, server: str, stop: signal.Signals
+) -> None:
+    port = free_port()
+    serve = start_serve(data_dir, port, "--server", server)
+    wait_answering(serve, port)
+    tree = descendants(serve.pid)
+    commands = " | ".join(command_line(pid) for pid in children_of(serve.pid))
+    assert f"-m {server}" in commands and "qcluster" in commands
+    assert "runserver" not in commands
+
+    serve.send_signal(stop)
+    started = time.monotonic()
+    output, _ = serve.communicate(timeout=15)
+
+    assert time.monotonic() - started < 10
+    assert serve.returncode == 0, output
+    assert f"stoat: stopped ({stop.name})" in output
+    assert still_running(tree) == []
+
+
+def test_sigkill_of_serve_leaves_no_child_after_10_s(data_dir: Path) -> None:
+    port = free_port()
+    serve = start_serve(data_dir, port)
+    wait_answering(serve, port)
+    tree = descendants(serve.pid)
+    # The web server's and the cluster's own processes too, not only serve's children.
+    assert len(tree) > len(children_of(serve.pid))
+
+    serve.kill()
+    serve.wait()
+
+    wait_for(lambda: not still_running(tree), 10, "serve's children to end after its SIGKILL")
+
+
+def test_a_child_that_dies_takes_serve_down_with_a_non_zero_exit(data_dir: Path) -> None:
+    port = free_port()
+    serve = start_serve(data_dir, port)
+    wait_answering(serve, port)
+    tree = descendants(serve.pid)
+    cluster = next(pid for pid in children_of(serve.pid) if "qcluster" in command_line(pid))
+
+    os.kill(cluster, signal.SIGKILL)
+    output, _ = serve.communicate(timeout=15)
+
+    assert serve.returncode != 0
+    assert "the scan worker (qcluster) exited (code -9); stopped the others" in output
+    assert still_running(tree) == []
+
+
+def test_a_taken_port_is_one_clear_line_and_no_child(data_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        serve = start_serve(data_dir, port)
+        output, _ = serve.communicate(timeout=60)
+
+    assert serve.returncode == 2
+    assert output.strip().splitlines() == [f"stoat: port {port} is in use; pass --addr"]
+    everyone = [int(pid) for pid in os.listdir("/proc") if pid.isdigit()]
+    assert not any(f"127.0.0.1:{port}" in command_line(pid) for pid in everyone)
+
+
+def test_serve_refuses_a_database_with_unapplied_migrations(data_dir: Path) -> None:
+    empty = data_dir / "empty.sqlite3"
+    serve = start_serve(data_dir, free_port(), DATABASE_URL=f"sqlite:///{empty}")
+    output, _ = serve.communicate(timeout=60)
+
+    assert serve.returncode == 2
+    assert "unapplied migration(s)" in output
+    assert "run `python manage.py migrate` first" in output
+    assert "Traceback" not in output
+
+
+@contextmanager
+def unwritable_folder(parent: Path) -> Iterator[Path]:
+    """A folder this user cannot write in: read-only by mode, or immutable for root (who
+    writes anywhere else)."""
+    folder = parent / "readonly"
+    folder.mkdir(mode=0o555)
+    if os.geteuid() != 0:
+        yield folder
+        return
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("root can write anywhere and this file system has no immutable flag")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def test_a_data_folder_stoat_cannot_write_is_named_with_how_to_fix_it(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "SECRET_KEY_FILE"}}
+    with unwritable_folder(tmp_path) as folder:
+        for given_key in ({}, {"SECRET_KEY": PRODUCTION_KEY}):
+            # Without a key the settings fail to make one; with one, serve's own check fails.
+            done = subprocess.run(
+                [sys.executable, "manage.py", "serve", "--addr", f"127.0.0.1:{free_port()}"],
+                cwd=ROOT,
+                env={**env, **given_key, "STOAT_DATA_DIR": str(folder)},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+
+            assert done.returncode != 0
+            lines = done.stderr.strip().splitlines()
+            assert len(lines) == 1, done.stderr
+            assert lines[0].startswith(f"stoat: cannot write to the data folder {folder}: ")
+            assert lines[0].endswith(
+                f"Make it writable by {getpass.getuser()}, the user stoat runs as, "
+                "or set STOAT_DATA_DIR to a folder that is."
+            )

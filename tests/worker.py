@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +34,8 @@ def worker_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["DATABASE_URL"] = database_url()
     env["STOAT_DATA_DIR"] = str(data_dir)
+    # Tasks are signed with the key: the worker must hold this process's, not make its own.
+    env["SECRET_KEY"] = settings.SECRET_KEY
     env.update(extra)
     return env
 

@@ -1,63 +1,75 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
-import time
-from types import FrameType
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError
 
 from stoat.accounts.first_user import create_first_user
+from stoat.core.serve import (
+    DEFAULT_SERVER,
+    SERVERS,
+    Plan,
+    children,
+    parse_addr,
+    preflight,
+    start_line,
+)
+from stoat.core.startup import StartupError
+from stoat.core.supervisor import Tree
 
 
 class Command(BaseCommand):
-    help = "Run the web server and a django-q2 worker together until Ctrl-C."
+    help = "Run the web server and the scan workers together until Ctrl-C or SIGTERM."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--addr", default="127.0.0.1:8000", help="host:port to serve on")
+        parser.add_argument(
+            "--dev",
+            action="store_true",
+            help="Django's development server, reloading on code changes (DEBUG on)",
+        )
+        parser.add_argument(
+            "--server", choices=SERVERS, default=DEFAULT_SERVER, help="the production web server"
+        )
         parser.add_argument(
             "--web-only", action="store_true", help="do not start a worker beside the web server"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        self.announce_first_user(options["addr"])
-        manage = [sys.executable, "-m", "django"]
-        commands = [[*manage, "runserver", "--noreload", options["addr"]]]
-        if not options["web_only"]:
-            commands.append([*manage, "qcluster"])
-        children = [subprocess.Popen(command) for command in commands]
-        stopping = False
-
-        def stop(signum: int, frame: FrameType | None) -> None:
-            nonlocal stopping
-            stopping = True
-
-        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        self.stdout.write(f"stoat is running at http://{options['addr']}/ (Ctrl-C stops it)")
         try:
-            # One child ending (a crash) takes the others down, so nothing half-runs unnoticed.
-            while not stopping and all(child.poll() is None for child in children):
-                time.sleep(0.2)
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-        for child in children:
-            if child.poll() is None:
-                # SIGTERM: children of a backgrounded shell job ignore SIGINT.
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        codes = [child.returncode for child in children]
-        if not stopping and any(codes):
-            sys.exit(max(abs(code) for code in codes))
+            host, port = parse_addr(options["addr"])
+            plan = Plan(
+                host=host,
+                port=port,
+                server="runserver" if options["dev"] else options["server"],
+                web_workers=settings.STOAT_WEB_WORKERS,
+                web_threads=settings.STOAT_WEB_THREADS,
+                web_only=options["web_only"],
+            )
+            preflight(plan)
+        except StartupError as error:
+            # One line saying what to fix, and no child started.
+            self.stderr.write(f"stoat: {error}")
+            sys.exit(2)
+        self.announce_first_user(plan.url)
+        tree = Tree(children(plan))
+        self.stdout.write(start_line(plan))
+        self.stdout.flush()
+        ended = tree.run()
+        if ended is None:
+            name = signal.Signals(tree.stop_signal or signal.SIGTERM).name
+            self.stdout.write(f"stoat: stopped ({name})")
+            return
+        code = tree.exit_code(ended)
+        self.stderr.write(f"stoat: the {ended.name} exited (code {code}); stopped the others")
+        # Non-zero even when the child exited 0: serve never half-runs.
+        sys.exit(code if code and code > 0 else 1)
 
-    def announce_first_user(self, addr: str) -> None:
+    def announce_first_user(self, url: str) -> None:
         """On a fresh install, make the administrator and print its password this one time."""
         try:
             created = create_first_user()
@@ -69,7 +81,7 @@ class Command(BaseCommand):
         username, password = created
         self.stdout.write(
             self.style.SUCCESS(
-                f"\nNo user existed, so stoat made one. Sign in at http://{addr}/ with\n"
+                f"\nNo user existed, so stoat made one. Sign in at {url} with\n"
                 f"    user name: {username}\n    password:  {password}\n"
                 "This password is shown only now: change it under Admin → Users after signing in.\n"
             )
