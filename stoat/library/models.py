@@ -77,6 +77,15 @@ class Video(models.Model):
     thumbnail = models.CharField(max_length=255, blank=True)
     # Set when a scan of its folder no longer finds the file; cleared when it comes back.
     missing = models.BooleanField(default=False, db_index=True)
+    # The scan that found it gone (its page lists the files it missed).
+    missing_job = models.ForeignKey(
+        "scans.Job",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="missing_videos",
+        editable=False,
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     # What the filters and facet counts group by, kept by the database itself (names.py).

@@ -29,6 +29,11 @@ class Phase(models.TextChoices):
     DONE = "done"
 
 
+# Time left is shown once this many files were read over at least this many seconds.
+ESTIMATE_AFTER_FILES = 5
+ESTIMATE_AFTER = 2.0
+
+
 class Kind(models.TextChoices):
     SCAN = "scan"
 
@@ -65,6 +70,8 @@ class Job(models.Model):
     failure_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # When the walk and the comparison were done and files began to be read.
+    reading_started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
@@ -123,6 +130,37 @@ class Job(models.Model):
         if not elapsed or not self.processed:
             return None
         return self.processed / elapsed
+
+    @property
+    def files_read(self) -> int:
+        """Files opened and read so far (new, changed, not video or unreadable), not compared."""
+        return max(0, self.processed - self.unchanged)
+
+    @property
+    def reading_seconds(self) -> float | None:
+        if self.reading_started_at is None:
+            return None
+        end: datetime = self.finished_at or timezone.now()
+        return max(0.0, (end - self.reading_started_at).total_seconds())
+
+    @property
+    def reading_speed(self) -> float | None:
+        """Files read per second since reading began: what the time left depends on."""
+        seconds = self.reading_seconds
+        if not seconds or not self.files_read:
+            return None
+        return self.files_read / seconds
+
+    @property
+    def seconds_left(self) -> float | None:
+        """Time left to read the rest, once a few files and seconds make the speed worth trusting."""
+        if self.status != Status.RUNNING or self.phase != Phase.READING:
+            return None
+        speed = self.reading_speed
+        seconds = self.reading_seconds or 0.0
+        if speed is None or self.files_read < ESTIMATE_AFTER_FILES or seconds < ESTIMATE_AFTER:
+            return None
+        return max(0, self.to_read - self.files_read) / speed
 
     @property
     def skipped_total(self) -> int:

@@ -13,15 +13,19 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Min, QuerySet
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
+from stoat.library.models import Video
 from stoat.scans.models import Job, ScanError
 
 ERRORS_SHOWN = 500
 # While a scan runs, each poll re-sends only its latest errors.
 ERRORS_SHOWN_WHILE_RUNNING = 20
+# Reasons listed when an ended scan's errors are grouped, and missing files named.
+REASONS_SHOWN = 20
+MISSING_SHOWN = 200
 # Panels kept per process: a few seconds of every job being watched.
 KEPT = 256
 
@@ -33,24 +37,51 @@ _lock = threading.Lock()
 class Panel:
     state: SafeString
     errors: SafeString
+    missing: SafeString
 
 
-def shown_errors(job: Job) -> QuerySet[ScanError]:
+def shown_errors(job: Job) -> list[ScanError]:
+    """Errors in the order they happened: the first ones of an ended scan, the latest of a
+    running one."""
     errors = job.file_errors.all()
     if not job.error_count:
         # The counter is committed with the rows it counts: none counted, none to read.
-        return errors.none()
+        return []
     if job.is_active:
-        return errors.order_by("-id")[:ERRORS_SHOWN_WHILE_RUNNING]
-    return errors[:ERRORS_SHOWN]
+        return list(errors.order_by("-id")[:ERRORS_SHOWN_WHILE_RUNNING])[::-1]
+    return list(errors.order_by("id")[:ERRORS_SHOWN])
+
+
+def error_reasons(job: Job) -> list[dict[str, Any]]:
+    """An ended scan's errors counted by reason, the most frequent first (one grouped query)."""
+    if job.is_active or job.error_count < 2:
+        return []
+    grouped = (
+        job.file_errors.values("message")
+        .annotate(files=Count("id"), first=Min("id"))
+        .order_by("-files", "first")
+    )
+    return list(grouped[:REASONS_SHOWN])
+
+
+def missing_files(job: Job) -> QuerySet[Video]:
+    if not job.missing:
+        return Video.objects.none()
+    return job.missing_videos.filter(missing=True).order_by("path")[:MISSING_SHOWN]
 
 
 def render_panel(job: Job) -> Panel:
     # No request: nothing that depends on the user can leak into a shared panel.
-    context = {"job": job, "file_errors": shown_errors(job)}
+    context = {
+        "job": job,
+        "file_errors": shown_errors(job),
+        "reasons": error_reasons(job),
+        "missing_files": missing_files(job),
+    }
     return Panel(
         state=mark_safe(render_to_string("scans/_progress_state.html", context)),
         errors=mark_safe(render_to_string("scans/_progress_errors.html", context)),
+        missing=mark_safe(render_to_string("scans/_progress_missing.html", context)),
     )
 
 

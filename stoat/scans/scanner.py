@@ -316,14 +316,17 @@ class Scanner:
                     missing=False, updated_at=timezone.now()
                 )
             for chunk in chunks(gone, 500):
-                Video.objects.filter(path_key__in=chunk).update(missing=True)
+                # Which scan found it gone: that scan's page lists it.
+                Video.objects.filter(path_key__in=chunk).update(missing=True, missing_job=job.pk)
         return Plan(to_read=to_read, unchanged=unchanged, missing=len(gone))
 
     def record_plan(self, plan: Plan) -> None:
         self.buffer.counts["processed"] += plan.unchanged
         self.buffer.counts["unchanged"] += plan.unchanged
         self.buffer.counts["missing"] += plan.missing
-        self.flush(phase=Phase.READING, to_read=len(plan.to_read))
+        self.flush(
+            phase=Phase.READING, to_read=len(plan.to_read), reading_started_at=timezone.now()
+        )
 
     # -- phase 3: read -------------------------------------------------------------------------
     def read(self, items: Iterable[ReadItem]) -> None:

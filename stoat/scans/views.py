@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from stoat.accounts.permissions import manager_required
+from stoat.accounts.permissions import can_manage_scans, manager_required
 from stoat.core.http import HtmxHttpRequest
 from stoat.library.views import library_page
 from stoat.scans import lifecycle
@@ -61,10 +61,23 @@ def start_scan(request: HtmxHttpRequest) -> HttpResponse:
     return redirect("scans:job", pk=start.job.pk)
 
 
+def offers_rescan(request: HtmxHttpRequest) -> bool:
+    """Whether to show *Scan again*: a poll asks only what the loaded user already says, so
+    the hundred readers of one scan cost no permission query when it ends."""
+    if request.htmx:
+        return bool(getattr(request.user, "is_staff", False))
+    return can_manage_scans(request.user)
+
+
 def render_job(
     request: HtmxHttpRequest, job: Job, *, status: int = 200, message: str = ""
 ) -> HttpResponse:
-    context = {"job": job, "message": message, "panel": job_panel(job)}
+    context = {
+        "job": job,
+        "message": message,
+        "panel": job_panel(job),
+        "offer_rescan": job.is_terminal and offers_rescan(request),
+    }
     if not request.htmx:
         return render(request, "scans/job.html", context, status=status)
     response = render(request, "scans/_progress.html", context, status=status)

@@ -93,6 +93,21 @@ def seconds(value: float | None) -> str:
 
 
 @register.filter
+def time_left(value: float | None) -> str:
+    """An estimate in round figures: a precise-looking one would only flicker."""
+    if value is None:
+        return "–"
+    if value < 10:
+        return "a few seconds"
+    if value < 60:
+        return f"about {max(10, round(value / 5) * 5)} s"
+    minutes = round(value / 60)
+    if minutes < 60:
+        return f"about {minutes} min"
+    return f"about {minutes // 60} h {minutes % 60:02d} min"
+
+
+@register.filter
 def rate(value: float | None) -> str:
     return (
         "–" if value is None else f"{value:,.0f} files/s" if value >= 10 else f"{value:.1f} files/s"
