@@ -153,7 +153,7 @@ class Job(models.Model):
 
     @property
     def seconds_left(self) -> float | None:
-        """Time left to read the rest, once a few files and seconds make the speed worth trusting."""
+        """Time left to read the rest, once enough files and seconds make the speed trustworthy."""
         if self.status != Status.RUNNING or self.phase != Phase.READING:
             return None
         speed = self.reading_speed
