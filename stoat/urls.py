@@ -13,6 +13,7 @@ library_urls = (
     [
         path("", library_views.library, name="index"),
         path("folders/", library_views.folder_view, name="folder"),
+        path("stats/", library_views.stats_page, name="stats"),
         path("videos/<int:pk>/", library_views.video_detail, name="video"),
         path("videos/<int:pk>/thumbnail.jpg", library_views.thumbnail, name="thumbnail"),
     ],

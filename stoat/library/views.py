@@ -4,6 +4,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.contrib.staticfiles import finders
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
@@ -12,11 +13,14 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
 from stoat.core.http import HtmxHttpRequest
+from stoat.library.charts import Chart, bar_chart
 from stoat.library.facets import count_facets
 from stoat.library.filters import FilterError, VideoFilters, parse_filters
 from stoat.library.folders import breadcrumbs, sub_folders, top_folder
 from stoat.library.models import Video
 from stoat.library.queries import DEFAULT_SORT, SORT_LABELS, library_videos
+from stoat.library.stats import Group, LibraryStats, library_stats
+from stoat.library.templatetags.stoat_format import rate, size
 from stoat.scans.forms import ScanForm
 
 VIDEOS_PER_PAGE = 48
@@ -99,6 +103,47 @@ def folder_view(request: HtmxHttpRequest) -> HttpResponse:
         "library_query": urlencode([("folder", folder)]),
     }
     return render(request, "library/folder.html", context)
+
+
+def stats_charts(stats: LibraryStats) -> list[Chart]:
+    def counts(groups: list[Group]) -> list[tuple[str, float, str]]:
+        return [(g.label, g.videos, intcomma(g.videos)) for g in groups]
+
+    def sizes(groups: list[Group]) -> list[tuple[str, float, str]]:
+        return [(g.label, g.bytes, size(g.bytes)) for g in groups]
+
+    folders = [(f.folder, f.bytes, size(f.bytes)) for f in stats.largest_folders]
+    months = [(m.month, m.videos, intcomma(m.videos)) for m in stats.added_per_month]
+    scans = [
+        (f"#{s.job_id}", s.files_per_second or 0, rate(s.files_per_second))
+        for s in stats.recent_scans
+    ]
+    return [
+        bar_chart("codec-videos", "Videos by video codec", "Codec", counts(stats.by_video_codec)),
+        bar_chart("codec-bytes", "Bytes by video codec", "Codec", sizes(stats.by_video_codec)),
+        bar_chart("res-videos", "Videos by resolution", "Resolution", counts(stats.by_resolution)),
+        bar_chart("res-bytes", "Bytes by resolution", "Resolution", sizes(stats.by_resolution)),
+        bar_chart("box-videos", "Videos by container", "Container", counts(stats.by_container)),
+        bar_chart("box-bytes", "Bytes by container", "Container", sizes(stats.by_container)),
+        bar_chart("folders", "The 10 largest folders", "Folder", folders),
+        bar_chart("months", "Videos added per month", "Month", months),
+        bar_chart("scans", "Speed of the recent scans", "Scan", scans),
+    ]
+
+
+@require_GET
+def stats_page(request: HtmxHttpRequest) -> HttpResponse:
+    """The whole library at a glance, under the filters in the URL."""
+    filters, filter_error = read_filters(request)
+    stats = library_stats(filters)
+    context = {
+        "stats": stats,
+        "charts": stats_charts(stats),
+        "filters": filters,
+        "filter_error": filter_error,
+        "filtered_query": urlencode(filters.query_pairs()),
+    }
+    return render(request, "library/stats.html", context, status=400 if filter_error else 200)
 
 
 @require_GET
