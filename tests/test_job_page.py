@@ -172,3 +172,18 @@ def test_the_scan_page_lists_the_files_that_went_missing(client: Client, library
     assert "<h2>Files that went missing</h2>" in html
     assert f"<li><code>{gone}</code></li>" in html
     assert str(kept) not in html.split("Files that went missing")[1]
+
+
+def test_the_scans_table_marks_columns_to_drop_by_importance_never_errors(client: Client) -> None:
+    make_job(status=Status.COMPLETE, error_count=3, path="/srv/" + "x" * 300)
+
+    html = client.get("/jobs/").content.decode()
+
+    head = re.findall(r'<th scope="col"(?: class="([^"]*)")?>([^<]+)</th>', html)
+    optional = {name: classes for classes, name in head}
+    assert optional["Errors"] == "num"
+    assert optional["Folder"] == optional["Status"] == optional["#"] == ""
+    assert "opt-1" in optional["Updated"] and "opt-1" in optional["Unchanged"]
+    assert "opt-2" in optional["Found"] and "opt-2" in optional["New"]
+    assert '<td class="num has-errors">3</td>' in html
+    assert "x" * 100 not in html.split("<tbody>")[1].split('title="')[0]

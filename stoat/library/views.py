@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.contrib.staticfiles import finders
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -68,6 +68,7 @@ def library_page(request: HtmxHttpRequest, form: ScanForm, status: int = 200) ->
         "filtered_query": urlencode(filters.query_pairs() + search_pairs(query, show_missing)),
         # Only an empty page needs to know whether the library or the search came up empty.
         "library_empty": not page.object_list and not Video.objects.exists(),
+        "hidden_missing": hidden_missing(page, query, show_missing, filters),
         "form": form,
     }
     status = 400 if filter_error else status
@@ -78,6 +79,14 @@ def library_page(request: HtmxHttpRequest, form: ScanForm, status: int = 200) ->
     facets = render_to_string("library/_filters.html", {**context, "oob": True}, request)
     response.content += facets.encode()
     return response
+
+
+def hidden_missing(page: Page[Video], query: str, show_missing: bool, filters: VideoFilters) -> int:
+    """On an empty page only: how many missing files would match if they were shown."""
+    if page.object_list or show_missing:
+        return 0
+    matching = library_videos(Video.objects.all(), query=query, show_missing=True, filters=filters)
+    return matching.filter(missing=True).count()
 
 
 def search_pairs(query: str, show_missing: bool) -> list[tuple[str, str]]:

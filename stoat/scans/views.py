@@ -15,6 +15,7 @@ from stoat.scans.forms import ScanForm, origin_of
 from stoat.scans.lifecycle import CancelOutcome
 from stoat.scans.models import Job, Status
 from stoat.scans.panels import job_panel
+from stoat.scans.paths import shown
 
 JOBS_PER_PAGE = 25
 
@@ -56,7 +57,8 @@ def start_scan(request: HtmxHttpRequest) -> HttpResponse:
     if not start.created:
         messages.info(
             request,
-            f"{start.job.path} is already being scanned: here is that scan (none was added).",
+            f"{shown(start.job.path)} is already being scanned: "
+            "here is that scan (none was added).",
         )
     return redirect("scans:job", pk=start.job.pk)
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.core.paginator import Page
+from django.http import QueryDict
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.html import format_html
@@ -93,6 +96,20 @@ def seconds(value: float | None) -> str:
 
 
 @register.filter
+def middle(text: str, length: int = 40) -> str:
+    """A long path cut in its middle, so where it starts and where it ends both show."""
+    if len(text) <= length:
+        return text
+    keep = (length - 1) // 2
+    return f"{text[:keep]}…{text[-keep:]}"
+
+
+@register.filter
+def contains(text: str, part: str) -> bool:
+    return part.strip().casefold() in text.casefold()
+
+
+@register.filter
 def time_left(value: float | None) -> str:
     """An estimate in round figures: a precise-looking one would only flicker."""
     if value is None:
@@ -134,3 +151,28 @@ def page_query(context: template.Context, number: int) -> str:
     query = context["request"].GET.copy()
     query["page"] = str(number)
     return str(query.urlencode())
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context: dict[str, Any], number: int) -> str:
+    """This page's address with another page number, every other parameter kept."""
+    query: QueryDict = context["request"].GET.copy()
+    query["page"] = str(number)
+    return "?" + query.urlencode()
+
+
+@register.simple_tag(takes_context=True)
+def other_parameters(context: dict[str, Any]) -> list[tuple[str, str]]:
+    """The parameters besides `page`, as hidden fields of the jump-to-page form."""
+    return [
+        (key, value)
+        for key, values in context["request"].GET.lists()
+        if key != "page"
+        for value in values
+    ]
+
+
+@register.simple_tag
+def page_numbers(page: Page[Any]) -> list[int | str]:
+    """The first, the last and two either side of this page; "…" where numbers are left out."""
+    return list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
