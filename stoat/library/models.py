@@ -86,6 +86,16 @@ class Video(models.Model):
         related_name="missing_videos",
         editable=False,
     )
+    # Who the file is, whatever its name (stoat.library.fingerprint): size + sampled XXH3-128,
+    # empty until the file is read (or `manage.py fingerprint` runs).
+    fingerprint = models.CharField(max_length=32, blank=True, default="")
+    # XXH3-128 of every byte, once something asked to confirm a duplicate; empty until then.
+    content_hash = models.CharField(max_length=32, blank=True, default="")
+    # The file's inode when it was read: a rename on one file system keeps it (a tie-break).
+    inode = models.BigIntegerField(null=True, blank=True)
+    # Where the file was before its last move, and when the scan noticed it (history: VideoMove).
+    moved_from = models.TextField(blank=True, default="")
+    moved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     # What the filters and facet counts group by, kept by the database itself (names.py).
@@ -125,6 +135,8 @@ class Video(models.Model):
                 ],
                 name="video_facets",
             ),
+            # Moves and duplicates are found by equal size and fingerprint.
+            models.Index(fields=["size", "fingerprint"], name="video_size_fingerprint"),
         ]
 
     def __str__(self) -> str:
@@ -142,3 +154,20 @@ class Video(models.Model):
         if not self.frame_rate_num or not self.frame_rate_den:
             return None
         return Fraction(self.frame_rate_num, self.frame_rate_den)
+
+
+class VideoMove(models.Model):
+    """One move or rename of a video's file, as a scan noticed it."""
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="moves")
+    from_path = models.TextField()
+    to_path = models.TextField()
+    moved_at = models.DateTimeField(db_index=True)
+    # The scan that noticed it (a plain number: the scans app depends on this one, not back).
+    job_id = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-moved_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_path} → {self.to_path}"

@@ -326,10 +326,17 @@ def cancel_if_idle(job_id: int) -> bool:
 
 
 def end_batch(
-    job_id: int, number: int, *, read: int, started: bool = True, timed_out: bool = False
+    job_id: int,
+    number: int,
+    *,
+    read: int,
+    started: bool = True,
+    timed_out: bool = False,
+    settle: Callable[[], None] | None = None,
 ) -> Status | None:
     """Count one claimed batch as done (`started`: it had begun reading, `read`: files it went
     through); the job ends with its last batch, or once a cancel was asked for and no batch reads.
+    The last batch runs `settle` (the scan's reconcile) before the job ends.
     """
     changes: dict[str, Any] = {"batches_done": F("batches_done") + 1}
     if started:
@@ -346,6 +353,13 @@ def end_batch(
     counts = Job.objects.filter(pk=job_id).values_list("batches_done", "batches_total").first()
     if counts is None or counts[0] < counts[1]:
         return None
+    # Two batches ending together may both see the count complete: one UPDATE picks the one
+    # that settles and concludes.
+    settling = Job.objects.filter(pk=job_id, status=Status.RUNNING).exclude(phase=Phase.SETTLING)
+    if not settling.update(phase=Phase.SETTLING):
+        return None
+    if settle is not None:
+        settle()
     return conclude(job_id, timed_out=timed_out)
 
 

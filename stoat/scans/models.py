@@ -26,6 +26,7 @@ class Phase(models.TextChoices):
     QUEUED = "queued"
     FINDING = "finding", "finding files"
     READING = "reading", "reading files"
+    SETTLING = "settling", "matching moved files"
     DONE = "done"
 
 
@@ -60,6 +61,8 @@ class Job(models.Model):
     skipped = models.IntegerField(default=0)
     error_count = models.IntegerField(default=0)
     missing = models.IntegerField(default=0)
+    # Files found at a new path that are videos the library already knew (stoat.scans.reconcile).
+    moved = models.IntegerField(default=0)
     # A large scan is read by several batch tasks; the last one to end finishes the job.
     batches_total = models.IntegerField(default=0)
     batches_done = models.IntegerField(default=0)
@@ -210,3 +213,26 @@ class ScanBatch(models.Model):
 
     def __str__(self) -> str:
         return f"job #{self.job_id} batch {self.number} ({self.status})"
+
+
+class ScanArrival(models.Model):
+    """A file a scan found at a new path whose fingerprint matches a video that left its path.
+
+    Not read further: once the scan's reading ends, reconcile decides between them all at once
+    whether it is that video moved (the row takes the new path) or a new file to read.
+    """
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="arrivals")
+    path = models.TextField()
+    size = models.BigIntegerField()
+    mtime_ns = models.BigIntegerField()
+    inode = models.BigIntegerField(null=True)
+    fingerprint = models.CharField(max_length=32)
+    # True when the path already has a row (its file changed): read it again if nothing matches.
+    existing = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"job #{self.job_id}: {self.path}"

@@ -6,7 +6,8 @@ import logging
 
 from stoat.scans import lifecycle
 from stoat.scans.models import Job, Status
-from stoat.scans.scanner import JobEnded, ProgressHook, Scanner, StopCheck
+from stoat.scans.scanner import ProgressHook, Scanner, StopCheck
+from stoat.scans.store import JobEnded
 
 log = logging.getLogger(__name__)
 

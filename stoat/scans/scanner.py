@@ -8,16 +8,17 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from stoat.library.fingerprint import Fingerprint, fingerprint_file
 from stoat.library.models import Video, display_path, name_key, path_key
 from stoat.library.probe import (
     NotAVideo,
@@ -25,54 +26,28 @@ from stoat.library.probe import (
     VideoFile,
     VideoInfo,
     check_regular_file,
+    describe_os_error,
     open_video,
 )
 from stoat.library.thumbnails import thumbnail_name, write_thumbnail
-from stoat.scans import lifecycle
-from stoat.scans.models import Job, Phase, ScanError, Status
+from stoat.scans import lifecycle, reconcile
+from stoat.scans.models import Job, Phase, ScanArrival, Status
 from stoat.scans.steps import (
     OutOfTime,
     ReadersStalled,
     reader_steps,
     run_within_limits,
 )
+from stoat.scans.store import MAX_BUFFER, Buffer, JobEnded, chunks, fetch_rows
 from stoat.scans.walker import FileEntry, WalkError, walk
 
 log = logging.getLogger(__name__)
 
-# Rows buffered before a flush even when the time to flush has not come.
-MAX_BUFFER = 500
 # While only comparing sizes and dates (no reading), look at the cancel flag this often.
 CANCEL_CHECK_SECONDS = 0.05
-VIDEO_UPDATE_FIELDS = [
-    "path",
-    "folder",
-    "filename",
-    "name_order",
-    "size",
-    "mtime_ns",
-    "container",
-    "duration",
-    "duration_frames",
-    "frame_rate_num",
-    "frame_rate_den",
-    "width",
-    "height",
-    "video_codec",
-    "audio_codec",
-    "bit_rate",
-    "thumbnail",
-    "missing",
-    "updated_at",
-]
-
 StopCheck = Callable[[], bool]
 ProgressHook = Callable[[Job], None]
 T = TypeVar("T")
-
-
-class JobEnded(Exception):
-    """The job stopped running elsewhere (cancelled while pending, reaped); stop writing."""
 
 
 class ReadItem(NamedTuple):
@@ -80,6 +55,16 @@ class ReadItem(NamedTuple):
     size: int
     mtime_ns: int
     existing: bool
+    # A known video has this size: fingerprint first, and set the file aside if it may be moved.
+    maybe_moved: bool = False
+
+
+class SetAside(Exception):
+    """The file matches a video that left its path: reconcile decides once the reading ends."""
+
+    def __init__(self, arrival: ScanArrival) -> None:
+        super().__init__(arrival.path)
+        self.arrival = arrival
 
 
 @dataclass
@@ -89,52 +74,9 @@ class Plan:
     missing: int
 
 
-@dataclass
-class Buffer:
-    """What a scan has read since its last flush."""
-
-    videos: list[Video] = field(default_factory=list)
-    errors: list[ScanError] = field(default_factory=list)
-    counts: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys(
-            ("processed", "new", "updated", "unchanged", "skipped", "error_count", "missing"), 0
-        )
-    )
-    current_file: str = ""
-
-    def __len__(self) -> int:
-        return len(self.videos) + len(self.errors)
-
-    def add_error(self, job_id: int, path: str, message: str) -> None:
-        self.errors.append(ScanError(job_id=job_id, path=display_path(path), message=message))
-        self.counts["error_count"] += 1
-
-    def flush(self, job_id: int, **fields: object) -> None:
-        """Store rows and counters together, so the counters always equal the rows stored."""
-        with transaction.atomic():
-            if not lifecycle.progress(
-                job_id, **self.counts, current_file=self.current_file, **fields
-            ):
-                raise JobEnded(job_id)
-            if self.videos:
-                # Rows locked in one global order: two scans upserting the same files on
-                # PostgreSQL wait for each other instead of deadlocking.
-                self.videos.sort(key=lambda video: video.path_key)
-                Video.objects.bulk_create(
-                    self.videos,
-                    update_conflicts=True,
-                    unique_fields=["path_key"],
-                    update_fields=VIDEO_UPDATE_FIELDS,
-                )
-            if self.errors:
-                ScanError.objects.bulk_create(self.errors)
-        self.videos.clear()
-        self.errors.clear()
-        for name in self.counts:
-            self.counts[name] = 0
-
-
-def video_row(item: ReadItem, info: VideoInfo, thumbnail: str) -> Video:
+def video_row(
+    item: ReadItem, info: VideoInfo, thumbnail: str, print_: Fingerprint | None = None
+) -> Video:
     rate = info.frame_rate
     filename = display_path(os.path.basename(item.path))
     return Video(
@@ -157,6 +99,9 @@ def video_row(item: ReadItem, info: VideoInfo, thumbnail: str) -> Video:
         bit_rate=info.bit_rate,
         thumbnail=thumbnail,
         missing=False,
+        fingerprint=print_.digest if print_ else "",
+        content_hash="",
+        inode=storable_inode(print_.inode) if print_ else None,
     )
 
 
@@ -165,19 +110,52 @@ def thumbnail_then_close(video: VideoFile, dest: Path) -> None:
         write_thumbnail(video, dest, settings.STOAT_THUMB_SIZE)
 
 
+def storable_inode(inode: int) -> int | None:
+    # A signed 64-bit column: the top bit of a rare huge inode number is dropped.
+    return inode & (2**63 - 1) or None
+
+
+def take_fingerprint(path: str) -> Fingerprint:
+    try:
+        return fingerprint_file(path)
+    except OSError as error:
+        raise ProbeError(describe_os_error(error)) from error
+
+
 def read_video(item: ReadItem) -> Video:
-    """Open one file once, probe it and make its thumbnail; raises NotAVideo or ProbeError."""
+    """Open one file once, probe it and make its thumbnail; raises NotAVideo, ProbeError or
+    SetAside (the file may be a known video moved: only its fingerprint was read)."""
     run = reader_steps.get()
     # One stat here refuses empty files, pipes and vanished files without a reader thread.
     check_regular_file(item.path)
-    video = run(lambda: open_video(item.path), "reading the file")
-    name = thumbnail_name(path_key(item.path))
+    key = path_key(item.path)
+    if item.maybe_moved:
+        print_ = run(lambda: take_fingerprint(item.path), "reading the file")
+        if reconcile.left_videos(print_.size, print_.digest, key):
+            raise SetAside(arrival_of(item, print_))
+        video = run(lambda: open_video(item.path), "reading the file")
+    else:
+        print_, video = run(
+            lambda: (take_fingerprint(item.path), open_video(item.path)), "reading the file"
+        )
+    name = thumbnail_name(key)
     # The thumbnail step closes the file itself: if it times out, its thread still uses it. If
     # the step never starts, dropping the last reference closes the file.
     run(
         lambda: thumbnail_then_close(video, settings.STOAT_THUMB_DIR / name), "making its thumbnail"
     )
-    return video_row(item, video.info, name)
+    return video_row(item, video.info, name, print_)
+
+
+def arrival_of(item: ReadItem, print_: Fingerprint) -> ScanArrival:
+    return ScanArrival(
+        path=item.path,
+        size=print_.size,
+        mtime_ns=item.mtime_ns,
+        inode=storable_inode(print_.inode),
+        fingerprint=print_.digest,
+        existing=item.existing,
+    )
 
 
 class Scanner:
@@ -310,15 +288,14 @@ class Scanner:
         gone = [key for key in unseen if not known[key][2]]
         came_back.sort()
         gone.sort()
+        now = timezone.now()
         with transaction.atomic():
             for chunk in chunks(came_back, 500):
-                Video.objects.filter(path_key__in=chunk).update(
-                    missing=False, updated_at=timezone.now()
-                )
+                Video.objects.filter(path_key__in=chunk).update(missing=False, updated_at=now)
             for chunk in chunks(gone, 500):
                 # Which scan found it gone: that scan's page lists it.
                 Video.objects.filter(path_key__in=chunk).update(missing=True, missing_job=job.pk)
-        return Plan(to_read=to_read, unchanged=unchanged, missing=len(gone))
+        return Plan(to_read=mark_maybe_moved(to_read), unchanged=unchanged, missing=len(gone))
 
     def record_plan(self, plan: Plan) -> None:
         self.buffer.counts["processed"] += plan.unchanged
@@ -329,11 +306,11 @@ class Scanner:
         )
 
     # -- phase 3: read -------------------------------------------------------------------------
-    def read(self, items: Iterable[ReadItem]) -> None:
+    def read(self, items: Iterable[ReadItem], counted: bool = False) -> None:
         """Read each file, stopping before the next one once asked to; flushes what it read."""
         token = reader_steps.set(self.run_step)
         try:
-            self.read_each(items)
+            self.read_each(items, counted)
         except ReadersStalled:
             self.flush()  # what was read before the disk stalled is kept
             raise
@@ -342,7 +319,15 @@ class Scanner:
         self.buffer.current_file = ""
         self.flush()
 
-    def read_each(self, items: Iterable[ReadItem]) -> None:
+    def settle(self) -> None:
+        """Once the whole scan's reading has ended: decide the files set aside, read the rest."""
+        outcome = reconcile.reconcile(self.job)
+        if outcome.unmatched:
+            # They were counted as processed when they were set aside.
+            items = [ReadItem(a.path, a.size, a.mtime_ns, a.existing) for a in outcome.unmatched]
+            self.read(items, counted=True)
+
+    def read_each(self, items: Iterable[ReadItem], counted: bool = False) -> None:
         job_id = self.job.pk
         counts = self.buffer.counts
         for item in items:
@@ -352,6 +337,9 @@ class Scanner:
             try:
                 self.buffer.videos.append(read_video(item))
                 counts["updated" if item.existing else "new"] += 1
+            except SetAside as aside:
+                aside.arrival.job_id = job_id
+                self.buffer.arrivals.append(aside.arrival)
             except OutOfTime:
                 self.stopped = True
                 break
@@ -365,7 +353,8 @@ class Scanner:
             except Exception as error:  # a reader bug must not end the whole scan
                 log.exception("unexpected error reading %s", item.path)
                 self.buffer.add_error(job_id, item.path, f"unexpected error: {error}")
-            counts["processed"] += 1
+            if not counted:
+                counts["processed"] += 1
             self.files_read += 1
             self.maybe_flush()
 
@@ -383,20 +372,17 @@ class Scanner:
             plan = self.plan(*found)
             self.record_plan(plan)
             self.read(plan.to_read)
+            self.settle()
         return self.outcome()
 
 
-def fetch_rows(sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
-    """The rows of a compiled query as plain tuples, a chunk at a time.
-
-    Skips the ORM's per-row converters, which cost more than the read for 100,000 rows.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        while chunk := cursor.fetchmany(5000):
-            yield from chunk
-
-
-def chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def mark_maybe_moved(items: list[ReadItem]) -> list[ReadItem]:
+    """Flag the files whose size some fingerprinted video has: only these may be moves."""
+    sizes = sorted({item.size for item in items})
+    known: set[int] = set()
+    for start in range(0, len(sizes), 500):
+        rows = Video.objects.filter(size__in=sizes[start : start + 500]).exclude(fingerprint="")
+        known.update(rows.values_list("size", flat=True).distinct())
+    if not known:
+        return items
+    return [item._replace(maybe_moved=True) if item.size in known else item for item in items]

@@ -17,8 +17,9 @@ from django_q.tasks import async_task
 
 from stoat.library.models import Video, display_path, path_key
 from stoat.scans import lifecycle
-from stoat.scans.models import Job, ScanError, Status
-from stoat.scans.scanner import JobEnded, ReadItem, Scanner
+from stoat.scans.models import Job, ScanArrival, ScanError, Status
+from stoat.scans.scanner import ReadItem, Scanner, mark_maybe_moved
+from stoat.scans.store import JobEnded
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ def scan_in_task(job_id: int, scanner: Scanner) -> str:
         batches = split_batches(plan.to_read)
         if len(batches) <= 1:
             scanner.read(plan.to_read)
+            scanner.settle()
             return str(lifecycle.conclude(job_id, timed_out=scanner.timed_out))
         if not lifecycle.plan_batches(job_id, [len(batch) for batch in batches]):
             return "ended while planning"
@@ -124,6 +126,13 @@ def not_yet_read(job_id: int, items: list[ReadItem]) -> list[ReadItem]:
             job_id=job_id, path__in=[display_path(i.path) for i in items]
         ).values_list("path", flat=True)
     )
+    # Files it set aside for reconcile are stored too (under their real path).
+    failed.update(
+        display_path(path)
+        for path in ScanArrival.objects.filter(
+            job_id=job_id, path__in=[i.path for i in items]
+        ).values_list("path", flat=True)
+    )
     return [
         i
         for i in items
@@ -137,7 +146,8 @@ def run_batch(job_id: int, number: int, items: list[ItemTuple]) -> str:
 
     A batch re-delivered after its worker was lost skips the files that run already stored.
     """
-    to_read = [ReadItem(*item) for item in items]
+    # Which files may be moves is asked here, so the task's arguments stay plain tuples.
+    to_read = mark_maybe_moved([ReadItem(*item) for item in items])
     job = Job.objects.filter(pk=job_id).first()
     silent = job is not None and lifecycle.is_silent(job)
     if lifecycle.claim_batch(job_id, number, worker_name()):
@@ -166,12 +176,24 @@ def run_batch(job_id: int, number: int, items: list[ItemTuple]) -> str:
     except Exception as error:
         fail(job_id, error)
         result = "failed"
+    read = scanner.files_read
+
+    def settle() -> None:
+        # Only the last batch to end gets here: the whole scan's files are known now.
+        try:
+            scanner.settle()
+        except JobEnded:
+            pass
+        except Exception as error:
+            fail(job_id, error)
+
     # Every claimed batch is ended, so only a lost worker leaves one running.
     outcome = lifecycle.end_batch(
         job_id,
         number,
-        read=scanner.files_read,
+        read=read,
         timed_out=scanner.timed_out or time.time() > scanner.deadline,
+        settle=settle,
     )
     return result or f"batch done; job {outcome or 'still running'}"
 
