@@ -28,6 +28,7 @@ import http.client
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -103,7 +104,11 @@ def serving(env: dict[str, str], log: Path, server: str, port: int) -> Iterator[
     with log.open("ab") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_until_serving(process, port)
+        try:
+            wait_until_serving(process, port)
+        except RuntimeError:
+            print(log.read_text()[-3000:], file=sys.stderr)
+            raise
         yield process.pid
     finally:
         process.terminate()
@@ -124,7 +129,8 @@ def wait_until_serving(process: subprocess.Popen[bytes], port: int, seconds: flo
                 return
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError(f"serve did not answer on {HOST}:{port} within {seconds:g} s (see its log)")
+    ended = f"exited with code {process.returncode}" if process.poll() is not None else "hangs"
+    raise RuntimeError(f"serve did not answer on {HOST}:{port} within {seconds:g} s: it {ended}")
 
 
 def start_scan(folder: Path) -> int:
@@ -234,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--summary-file", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
+    # SIGTERM (timeout, a service manager) unwinds like Ctrl-C: serve stopped, folder removed.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if options.server == "both":
         return both(sys.argv[1:] if argv is None else argv)
     folder = Path(tempfile.mkdtemp(prefix="stoat-load-"))
@@ -254,7 +262,14 @@ def both(argv: list[str]) -> int:
         with tempfile.NamedTemporaryFile("r", suffix=".txt") as summary:
             print(f"\n=== manage.py serve --server {server}", flush=True)
             command = [sys.executable, "-m", "benchmarks.load", "--server", server, *argv]
-            codes.append(subprocess.call([*command, "--summary-file", summary.name], cwd=ROOT))
+            run = subprocess.Popen([*command, "--summary-file", summary.name], cwd=ROOT)
+            try:
+                codes.append(run.wait())
+            except BaseException:
+                # Stopped early: let the run stop its serve and remove its folder first.
+                run.terminate()
+                run.wait(timeout=60)
+                raise
             summaries.append(Path(summary.name).read_text())
     print("\n=== both servers")
     print("".join(summaries), end="")

@@ -96,6 +96,9 @@ STOAT_BATCH_MIN = int(os.environ.get("STOAT_BATCH_MIN", "100"))
 STOAT_MAX_BATCHES = int(os.environ.get("STOAT_MAX_BATCHES", "16"))
 # How this host names itself in the batch records ("host:pid"); defaults to the host name.
 STOAT_WORKER_NAME = os.environ.get("STOAT_WORKER_NAME") or socket.gethostname()
+# Each scan worker process checks in this often; /healthz calls a worker silent for three
+# intervals missing.
+STOAT_CHECKIN_INTERVAL = env_float("STOAT_CHECKIN_INTERVAL", 30.0)
 STOAT_THUMB_SIZE = int(os.environ.get("STOAT_THUMB_SIZE", "480"))
 # `manage.py serve`: web server processes, and threads in each. Two processes at least, so one
 # busy rendering never holds up every page; past four, a home library gains little but memory.

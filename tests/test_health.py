@@ -1,14 +1,23 @@
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from django.conf import settings
+import time_machine
+from django.conf import LazySettings, settings
 from django.core.signals import request_started
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 from django_q.conf import Conf
+
+from stoat.core.checkin import check_in
+from stoat.core.models import WorkerCheckin
+from tests.worker import qcluster, wait_for
 
 
 @pytest.fixture
@@ -43,6 +52,7 @@ def database_down(transactional_db: None, dead_port: int) -> Iterator[None]:
 
 @pytest.mark.django_db
 def test_healthz_is_200_when_database_and_broker_answer(client: Client, empty_queue: None) -> None:
+    check_in("host-a")
     response = client.get("/healthz")
 
     assert response.status_code == 200
@@ -52,6 +62,8 @@ def test_healthz_is_200_when_database_and_broker_answer(client: Client, empty_qu
     assert body["broker"]["reachable"] is True
     broker = "redis" if settings.STOAT_BROKER_URL else "orm"
     assert body["broker"]["detail"] == f"{broker}, 0 task(s) queued"
+    assert body["worker"]["checked_in"] is True
+    assert re.fullmatch(r"last check-in \d+ s ago", body["worker"]["detail"])
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -110,3 +122,54 @@ def test_healthz_is_200_again_at_once_after_the_database_dropped_our_connection(
     request_started.send(sender=None)
 
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.django_db
+def test_healthz_is_degraded_but_200_when_no_worker_has_checked_in(client: Client) -> None:
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["worker"] == {"checked_in": False, "detail": "no worker has checked in"}
+
+
+@pytest.mark.django_db
+def test_a_check_in_older_than_three_intervals_no_longer_counts(
+    client: Client, settings: LazySettings
+) -> None:
+    settings.STOAT_CHECKIN_INTERVAL = 10
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        check_in("host-a")
+    with time_machine.travel(start + timedelta(seconds=30), tick=False):
+        assert client.get("/healthz").json()["worker"]["checked_in"] is True
+    with time_machine.travel(start + timedelta(seconds=31), tick=False):
+        body = client.get("/healthz").json()
+    assert body["worker"] == {"checked_in": False, "detail": "last check-in 31 s ago"}
+    assert body["status"] == "degraded"
+
+
+@pytest.mark.django_db
+def test_each_host_keeps_one_check_in_row_with_its_latest_time() -> None:
+    check_in("host-a")
+    check_in("host-a")
+    check_in("host-b")
+
+    assert sorted(WorkerCheckin.objects.values_list("host", flat=True)) == ["host-a", "host-b"]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_scan_worker_checks_in_and_healthz_says_so(client: Client, data_dir: Path) -> None:
+    assert client.get("/healthz").json()["worker"]["checked_in"] is False
+    with qcluster(data_dir, STOAT_WORKERS="1", STOAT_WORKER_NAME="checkin-host"):
+        wait_for(
+            lambda: WorkerCheckin.objects.filter(host="checkin-host").exists(),
+            60,
+            "the worker to check in",
+        )
+        body = client.get("/healthz").json()
+
+    assert body["status"] == "ok"
+    assert body["worker"]["checked_in"] is True

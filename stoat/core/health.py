@@ -1,11 +1,13 @@
-"""Whether the services stoat needs answer: the database and the task broker."""
+"""Whether the services stoat needs answer (the database, the broker) and a worker is alive."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from django.db import DatabaseError, connection
+from django.utils import timezone
 
+from stoat.core.checkin import is_recent, last_checkin
 from stoat.scans.tasks import broker_name, queued_tasks
 
 
@@ -33,3 +35,15 @@ def check_broker() -> Check:
     except Exception as error:  # each broker client raises its own connection errors
         return Check(False, f"{type(error).__name__}: {error}".strip())
     return Check(True, f"{broker_name()}, {waiting} task(s) queued")
+
+
+def check_worker() -> Check:
+    """Whether a scan worker checked in recently (stoat/core/checkin.py)."""
+    try:
+        latest = last_checkin()
+    except DatabaseError as error:
+        return Check(False, f"{type(error).__name__}: {error}".strip())
+    if latest is None:
+        return Check(False, "no worker has checked in")
+    seconds = (timezone.now() - latest).total_seconds()
+    return Check(is_recent(latest), f"last check-in {seconds:.0f} s ago")
