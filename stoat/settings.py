@@ -107,6 +107,12 @@ STOAT_WEB_WORKERS = int(
 )
 # A progress poll spends most of its time in SQLite, which lets other threads run.
 STOAT_WEB_THREADS = int(os.environ.get("STOAT_WEB_THREADS", "8"))
+# The watcher: a file is read once its size and date stayed the same for this many seconds.
+STOAT_WATCH_SETTLE = env_float("STOAT_WATCH_SETTLE", 1.0)
+# A watcher holds a library's lease while it beats within this time; then another host takes over.
+STOAT_WATCH_LEASE = env_float("STOAT_WATCH_LEASE", 30.0)
+# File-system events are gathered this long (ms) before the watcher looks at them.
+STOAT_WATCH_DEBOUNCE_MS = int(os.environ.get("STOAT_WATCH_DEBOUNCE_MS", "300"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -123,6 +129,7 @@ INSTALLED_APPS = [
     "stoat.accounts",
     "stoat.library",
     "stoat.scans",
+    "stoat.watch",
 ]
 
 MIDDLEWARE = [

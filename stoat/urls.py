@@ -6,6 +6,7 @@ from django.urls import include, path
 from stoat.accounts import views as account_views
 from stoat.api.urls import urls as api_urls
 from stoat.core import views as core_views
+from stoat.library import library_views as libraries_views
 from stoat.library import views as library_views
 from stoat.scans import views as scan_views
 
@@ -18,6 +19,17 @@ library_urls = (
         path("videos/<int:pk>/thumbnail.jpg", library_views.thumbnail, name="thumbnail"),
     ],
     "library",
+)
+libraries_urls = (
+    [
+        path("", libraries_views.library_list, name="list"),
+        path("new", libraries_views.library_add, name="add"),
+        path("<int:pk>/", libraries_views.library_edit, name="edit"),
+        path("<int:pk>/save", libraries_views.library_update, name="update"),
+        path("<int:pk>/scan", libraries_views.library_scan, name="scan"),
+        path("<int:pk>/remove", libraries_views.library_remove, name="remove"),
+    ],
+    "libraries",
 )
 scan_urls = (
     [
@@ -46,6 +58,7 @@ account_urls = (
 urlpatterns = [
     path("", include(library_urls)),
     path("jobs/", include(scan_urls)),
+    path("libraries/", include(libraries_urls)),
     path("accounts/", include(account_urls)),
     # Ahead of the admin's own login view, so there is one sign-in page with one rate limit.
     path("admin/login/", account_views.admin_login),

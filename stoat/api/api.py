@@ -8,7 +8,7 @@ from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 from ninja.operation import Operation
 
-from stoat.api import jobs, stats, videos
+from stoat.api import jobs, libraries, stats, videos
 from stoat.api.auth import SessionOrToken, document_auth
 from stoat.api.docs import ServerRenderedDocs
 from stoat.api.errors import install_error_handlers, reject_unknown_query
@@ -47,3 +47,4 @@ api.add_decorator(reject_unknown_query, mode="view")
 api.add_router("/videos", videos.router)
 api.add_router("/jobs", jobs.router)
 api.add_router("/stats", stats.router)
+api.add_router("/libraries", libraries.router)

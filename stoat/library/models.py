@@ -171,3 +171,52 @@ class VideoMove(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_path} → {self.to_path}"
+
+
+class WatchMode(models.TextChoices):
+    AUTO = "auto", "events on local disks, polling on network shares"
+    EVENTS = "events", "file-system events"
+    POLL = "poll", "polling"
+    OFF = "off", "not watched"
+
+
+# A new library is rescanned every 6 hours unless told otherwise.
+DEFAULT_EVERY_MINUTES = 6 * 60
+DEFAULT_POLL_SECONDS = 60
+
+
+class Library(models.Model):
+    """A saved folder that keeps itself current: rescanned on a schedule, and watched."""
+
+    name = models.CharField(max_length=100, unique=True)
+    path = models.TextField()
+    # One library per folder, whatever the path's length.
+    path_key = models.CharField(max_length=64, unique=True, editable=False)
+    recursive = models.BooleanField(default=True)
+    # The rescan schedule: every N minutes, or a cron expression, or neither (only by hand).
+    every_minutes = models.PositiveIntegerField(
+        null=True, blank=True, default=DEFAULT_EVERY_MINUTES
+    )
+    cron = models.CharField(max_length=100, blank=True)
+    watch = models.CharField(max_length=8, choices=WatchMode.choices, default=WatchMode.AUTO)
+    poll_seconds = models.PositiveIntegerField(default=DEFAULT_POLL_SECONDS)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "libraries"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.path_key = path_key(self.path)
+        super().save(*args, **kwargs)
+
+    def videos(self) -> VideoQuerySet:
+        """The videos stored under this library's folder (present and missing)."""
+        root = display_path(self.path)
+        scope = models.Q(folder=root)
+        if self.recursive:
+            scope |= models.Q(folder__startswith=root.rstrip("/") + "/")
+        return Video.objects.filter(scope)

@@ -17,7 +17,7 @@ from stoat.library.charts import Chart, bar_chart
 from stoat.library.facets import count_facets
 from stoat.library.filters import FilterError, VideoFilters, parse_filters
 from stoat.library.folders import breadcrumbs, sub_folders, top_folder
-from stoat.library.models import Video
+from stoat.library.models import Library, Video
 from stoat.library.queries import DEFAULT_SORT, SORT_LABELS, library_videos
 from stoat.library.stats import Group, LibraryStats, library_stats
 from stoat.library.templatetags.stoat_format import rate, size
@@ -34,6 +34,16 @@ def read_filters(request: HtmxHttpRequest) -> tuple[VideoFilters, str]:
         return VideoFilters(), str(error)
 
 
+def read_library(request: HtmxHttpRequest) -> tuple[Library | None, str]:
+    """The library the page is narrowed to (404 for an unknown one), or the reason it is wrong."""
+    wanted = request.GET.get("library", "").strip()
+    if not wanted:
+        return None, ""
+    if not wanted.isdigit() or len(wanted) > 18:
+        return None, f"library: {wanted[:50]!r} is not a library id"
+    return get_object_or_404(Library, pk=int(wanted)), ""
+
+
 @require_GET
 def library(request: HtmxHttpRequest) -> HttpResponse:
     return library_page(request, ScanForm(initial={"recursive": True}))
@@ -47,10 +57,13 @@ def library_page(request: HtmxHttpRequest, form: ScanForm, status: int = 200) ->
         sort = DEFAULT_SORT
     show_missing = request.GET.get("missing") == "1"
     filters, filter_error = read_filters(request)
-    base = library_videos(Video.objects.all(), query=query, show_missing=show_missing)
+    chosen, library_error = read_library(request)
+    filter_error = filter_error or library_error
+    everything = chosen.videos() if chosen else Video.objects.all()
+    base = library_videos(everything, query=query, show_missing=show_missing)
     counts = count_facets(base, filters)
     videos = library_videos(
-        Video.objects.all(), query=query, sort=sort, show_missing=show_missing, filters=filters
+        everything, query=query, sort=sort, show_missing=show_missing, filters=filters
     )
     paginator = Paginator(videos, VIDEOS_PER_PAGE)
     # The facet counts already summed the total: no COUNT query (`count` is a cached property).
@@ -65,7 +78,13 @@ def library_page(request: HtmxHttpRequest, form: ScanForm, status: int = 200) ->
         "filters": filters,
         "filter_error": filter_error,
         "facets": counts.facets,
-        "filtered_query": urlencode(filters.query_pairs() + search_pairs(query, show_missing)),
+        "filtered_query": urlencode(
+            filters.query_pairs()
+            + search_pairs(query, show_missing)
+            + ([("library", str(chosen.pk))] if chosen else [])
+        ),
+        "libraries": Library.objects.only("name"),
+        "chosen": chosen,
         # Only an empty page needs to know whether the library or the search came up empty.
         "library_empty": not page.object_list and not Video.objects.exists(),
         "hidden_missing": hidden_missing(page, query, show_missing, filters),

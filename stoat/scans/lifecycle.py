@@ -15,7 +15,18 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from stoat.scans.models import ACTIVE, BatchStatus, Job, Kind, Phase, ScanBatch, ScanError, Status
+from stoat.library.models import Library
+from stoat.scans.models import (
+    ACTIVE,
+    BatchStatus,
+    Job,
+    Kind,
+    Origin,
+    Phase,
+    ScanBatch,
+    ScanError,
+    Status,
+)
 
 Enqueue = Callable[[int], None]
 
@@ -46,23 +57,43 @@ def covering_scan(path: str) -> Job | None:
     return None
 
 
-def create_scan(path: str, recursive: bool = True, *, enqueue: Enqueue | None = None) -> ScanStart:
-    """A new pending scan job, or the active one that already covers the folder.
+def active_scan_of(library: Library | None, path: str) -> Job | None:
+    """The library's active scan, else the active scan that covers the folder."""
+    if library is not None:
+        job = Job.objects.filter(library=library, status__in=ACTIVE).first()
+        if job is not None:
+            return job
+    return covering_scan(path)
 
-    The worker is told once the new row is committed, never before.
+
+def create_scan(
+    path: str,
+    recursive: bool = True,
+    *,
+    enqueue: Enqueue | None = None,
+    library: Library | None = None,
+    origin: Origin = Origin.MANUAL,
+    label: str = "",
+) -> ScanStart:
+    """A new pending scan job, or the active one that already covers the folder (or library).
+
+    The unique constraints on active scans decide races between processes and hosts. The worker
+    is told once the new row is committed, never before.
     """
     path = os.path.normpath(path)
     try:
         with transaction.atomic():
-            existing = covering_scan(path)
+            existing = active_scan_of(library, path)
             if existing is not None:
                 return ScanStart(existing, created=False)
-            job = Job.objects.create(path=path, recursive=recursive)
+            job = Job.objects.create(
+                path=path, recursive=recursive, library=library, origin=origin, label=label
+            )
             send = enqueue or default_enqueue
             transaction.on_commit(lambda: send(job.pk))
     except IntegrityError:
         # Another request created an active scan of the same folder between our check and insert.
-        existing = covering_scan(path)
+        existing = active_scan_of(library, path)
         if existing is None:
             raise
         return ScanStart(existing, created=False)

@@ -6,7 +6,7 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
-from stoat.library.models import path_key
+from stoat.library.models import Library, path_key
 
 
 class Status(models.TextChoices):
@@ -39,8 +39,21 @@ class Kind(models.TextChoices):
     SCAN = "scan"
 
 
+class Origin(models.TextChoices):
+    MANUAL = "manual", "by hand"
+    SCHEDULE = "schedule", "on schedule"
+    WATCH = "watch", "by the watcher"
+
+
 class Job(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SCAN)
+    # The saved folder this scan keeps current, if any: at most one active scan each.
+    library = models.ForeignKey(
+        Library, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.MANUAL)
+    # What the job history calls it ("watch: 3 files in /srv/videos/holidays"); else its path.
+    label = models.TextField(blank=True)
     path = models.TextField()
     # What the one-active-scan constraint compares: a path may be longer than an index entry.
     path_key = models.CharField(max_length=64, editable=False, default="")
@@ -87,7 +100,13 @@ class Job(models.Model):
                 fields=["kind", "path_key"],
                 condition=models.Q(status__in=["pending", "running"]),
                 name="one_active_scan_per_folder",
-            )
+            ),
+            # A schedule or a burst of events never starts a second scan of one library.
+            models.UniqueConstraint(
+                fields=["library"],
+                condition=models.Q(status__in=["pending", "running"], library__isnull=False),
+                name="one_active_scan_per_library",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -97,6 +116,10 @@ class Job(models.Model):
         if not self.path_key:
             self.path_key = path_key(self.path)
         super().save(*args, **kwargs)
+
+    @property
+    def title(self) -> str:
+        return self.label or self.path
 
     @property
     def is_terminal(self) -> bool:

@@ -7,17 +7,19 @@ import math
 import os
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.exceptions import TimeoutException
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from stoat.library.models import Video, display_path, path_key
+from stoat.library.models import Library, Video, display_path, path_key
 from stoat.scans import lifecycle
-from stoat.scans.models import Job, ScanArrival, ScanError, Status
+from stoat.scans.models import Job, Origin, ScanArrival, ScanError, Status
 from stoat.scans.scanner import ReadItem, Scanner, mark_maybe_moved
 from stoat.scans.store import JobEnded
 
@@ -227,3 +229,62 @@ def reap_lost_jobs() -> str:
     queued = get_broker().queue_size()
     ended = lifecycle.reap_lost(waiting_batches_may_be_queued=bool(queued))
     return f"ended {ended} lost job(s)"
+
+
+def library_schedule_name(library_id: int) -> str:
+    return f"stoat: rescan library {library_id}"
+
+
+def sync_library_schedule(library: Library) -> None:
+    """Create, correct or drop the library's rescan schedule: one per library, by its name.
+
+    The first run is one interval (or the next cron time) from now; an unchanged schedule keeps
+    its next run, so saving a library or restarting never moves or duplicates it.
+    """
+    name = library_schedule_name(library.pk)
+    if library.every_minutes is None and not library.cron:
+        Schedule.objects.filter(name=name).delete()
+        return
+    if library.cron:
+        wanted: dict[str, Any] = {
+            "schedule_type": Schedule.CRON,
+            "cron": library.cron,
+            "minutes": None,
+        }
+    else:
+        wanted = {"schedule_type": Schedule.MINUTES, "minutes": library.every_minutes, "cron": None}
+    current = Schedule.objects.filter(name=name).first()
+    if current is not None and all(getattr(current, k) == v for k, v in wanted.items()):
+        return
+    schedule = current or Schedule(
+        name=name, func="stoat.scans.tasks.scan_library_on_schedule", args=repr(library.pk)
+    )
+    for key, value in wanted.items():
+        setattr(schedule, key, value)
+    schedule.repeats = -1
+    schedule.next_run = schedule.calculate_next_run(timezone.now())
+    schedule.save()
+
+
+def remove_library_schedule(library_id: int) -> None:
+    Schedule.objects.filter(name=library_schedule_name(library_id)).delete()
+
+
+def library_next_runs(library_ids: list[int]) -> dict[int, datetime | None]:
+    names = {library_schedule_name(pk): pk for pk in library_ids}
+    found = dict(Schedule.objects.filter(name__in=names).values_list("name", "next_run"))
+    return {pk: found.get(name) for name, pk in names.items()}
+
+
+def scan_library_on_schedule(library_id: int) -> str:
+    """Run by a library's schedule: start its scan, unless one is active (then that one counts)."""
+    from stoat.library.libraries import scan_library
+
+    library = Library.objects.filter(pk=library_id).first()
+    if library is None:
+        remove_library_schedule(library_id)
+        return f"library {library_id} is gone; its schedule was removed"
+    start = scan_library(library, origin=Origin.SCHEDULE)
+    if not start.created:
+        return f"library {library.name}: scan {start.job.pk} is already active; none added"
+    return f"library {library.name}: scan {start.job.pk} started"

@@ -22,6 +22,12 @@ OPERATIONS = {
     ("get", "/api/v1/jobs"),
     ("get", "/api/v1/jobs/{job_id}"),
     ("post", "/api/v1/jobs/{job_id}/cancel"),
+    ("get", "/api/v1/libraries"),
+    ("post", "/api/v1/libraries"),
+    ("get", "/api/v1/libraries/{library_id}"),
+    ("put", "/api/v1/libraries/{library_id}"),
+    ("delete", "/api/v1/libraries/{library_id}"),
+    ("post", "/api/v1/libraries/{library_id}/scan"),
 }
 
 
@@ -98,6 +104,12 @@ def test_operation_ids_are_the_short_names_clients_generate_methods_from(client:
         "list_jobs",
         "job_detail",
         "cancel_job",
+        "list_libraries",
+        "add_library",
+        "library_detail",
+        "change_library",
+        "delete_library",
+        "scan_library_now",
     }
 
 
