@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from stoat.accounts import views as account_views
 from stoat.api.urls import urls as api_urls
@@ -15,6 +15,7 @@ library_urls = (
         path("", library_views.library, name="index"),
         path("folders/", library_views.folder_view, name="folder"),
         path("stats/", library_views.stats_page, name="stats"),
+        re_path(r"^export\.(?P<fmt>csv|json)$", library_views.export, name="export"),
         path("videos/<int:pk>/", library_views.video_detail, name="video"),
         path("videos/<int:pk>/thumbnail.jpg", library_views.thumbnail, name="thumbnail"),
     ],

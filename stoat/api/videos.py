@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse, HttpRequest, StreamingHttpResponse
 from django.urls import reverse
 from ninja import P, PathEx, Query, QueryEx, Router
 from ninja import Status as Answer
@@ -33,7 +33,7 @@ from stoat.library.filters import FilterError, VideoFilters, parse_filters
 from stoat.library.models import Video
 from stoat.library.queries import library_videos
 from stoat.library.services import FileNotDeletable, delete_video
-from stoat.library.views import thumbnail_response
+from stoat.library.views import export_response, thumbnail_response
 from stoat.scans import lifecycle
 from stoat.scans.models import Status
 from stoat.scans.paths import InvalidPath, PathNotAllowed, check_scan_path
@@ -125,6 +125,36 @@ def video_facets(request: HttpRequest, filters: Query[FilterQuery]) -> FacetsOut
     """Each facet value's count (codecs, container, resolution) under the other filters."""
     counts = count_facets(Video.objects.present(), request_filters(request))
     return FacetsOut(total=counts.total, facets=counts.as_dict())
+
+
+EXPORT: dict[str, Any] = {
+    "responses": {
+        200: {
+            "description": "Every video the filters give, streamed.",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            },
+        }
+    }
+}
+
+
+@router.get(
+    "/export",
+    response={200: None, 400: ErrorOut, 422: ErrorOut},
+    openapi_extra=EXPORT,
+    summary="Export the filtered library as CSV or JSON",
+)
+def export_videos(
+    request: HttpRequest,
+    filters: Query[FilterQuery],
+    format: QueryEx[Literal["csv", "json"], P(description="csv or json.")] = "csv",
+    sort: QueryEx[SortKey, P(description="Order of the rows.")] = DEFAULT_SORT,
+) -> StreamingHttpResponse:
+    """All the videos the filters give (missing files left out), streamed a chunk at a time."""
+    videos = library_videos(Video.objects.all(), sort=sort, filters=request_filters(request))
+    return export_response(videos, format)
 
 
 @router.get(

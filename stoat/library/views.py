@@ -7,17 +7,19 @@ from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.contrib.staticfiles import finders
 from django.core.paginator import Page, Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from stoat.core.http import HtmxHttpRequest
 from stoat.library.charts import Chart, bar_chart
+from stoat.library.export import FORMATS, export_stream
 from stoat.library.facets import count_facets
 from stoat.library.filters import FilterError, VideoFilters, parse_filters
 from stoat.library.folders import breadcrumbs, sub_folders, top_folder
-from stoat.library.models import Library, Video
+from stoat.library.models import Library, Video, VideoQuerySet
 from stoat.library.queries import DEFAULT_SORT, SORT_LABELS, library_videos
 from stoat.library.stats import Group, LibraryStats, library_stats
 from stoat.library.templatetags.stoat_format import rate, size
@@ -172,6 +174,31 @@ def stats_page(request: HtmxHttpRequest) -> HttpResponse:
         "filtered_query": urlencode(filters.query_pairs()),
     }
     return render(request, "library/stats.html", context, status=400 if filter_error else 200)
+
+
+def export_response(videos: VideoQuerySet, fmt: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(export_stream(videos, fmt), content_type=FORMATS[fmt])
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="stoat-videos-{stamp}.{fmt}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def export(request: HtmxHttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    """The list the library page shows (filters, search, sort), every row of it."""
+    filters, filter_error = read_filters(request)
+    if filter_error:
+        return HttpResponse(filter_error, status=400, content_type="text/plain; charset=utf-8")
+    sort = request.GET.get("sort", DEFAULT_SORT)
+    videos = library_videos(
+        Video.objects.all(),
+        query=request.GET.get("q", "")[:500],
+        sort=sort if sort in SORT_LABELS else DEFAULT_SORT,
+        show_missing=request.GET.get("missing") == "1",
+        filters=filters,
+    )
+    return export_response(videos, fmt)
 
 
 @require_GET
