@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from stoat.library.facets import count_facets
 from stoat.library.filters import FilterError, VideoFilters, apply_filters, parse_filters
-from stoat.library.models import Video
+from stoat.library.models import Library, Video
 from stoat.library.names import container_kind, resolution_class
 from tests.library_rows import make_library
 
@@ -279,3 +279,31 @@ def test_the_folder_view_starts_where_all_videos_meet(client: Client) -> None:
 
 def test_the_folder_view_refuses_a_relative_path(client: Client) -> None:
     assert client.get(reverse("library:folder"), {"path": "srv"}).status_code == 400
+
+
+def test_the_library_filter_takes_each_saved_folder_as_it_is_scanned(client: Client) -> None:
+    rows = [v for v in make_library() if not v.missing]
+    deep = Library.objects.create(name="Videos", path="/srv/videos/", recursive=True)
+    flat = Library.objects.create(name="Other", path="/srv/other", recursive=False)
+    top = Library.objects.create(name="Top", path="/srv/videos/2019", recursive=False)
+
+    for ids, wanted in [
+        ([deep.pk], lambda f: f == "/srv/videos" or f.startswith("/srv/videos/")),
+        ([top.pk], lambda f: f == "/srv/videos/2019"),
+        ([flat.pk, top.pk], lambda f: f in ("/srv/other", "/srv/videos/2019")),
+    ]:
+        query = {"library": [str(pk) for pk in ids], "video_codec": ["h264", "vp9"]}
+        filters = parse_filters(query)
+        found = set(apply_filters(Video.objects.present(), filters).values_list("pk", flat=True))
+        expected = {v.pk for v in rows if wanted(v.folder) and v.video_codec in ("h264", "vp9")}
+        assert found == expected
+        assert count_facets(Video.objects.present(), filters).total == len(expected)
+        page = client.get("/", query)
+        assert page.context["page"].paginator.count == len(expected)
+
+
+def test_an_unknown_library_is_404_on_the_page_and_422_in_the_api(client: Client) -> None:
+    assert client.get("/", {"library": "12345"}).status_code == 404
+    assert client.get("/", {"library": "films"}).status_code == 400
+    assert client.get("/api/v1/videos", {"library": "12345"}).status_code == 422
+    assert client.get("/api/v1/videos/facets", {"library": "x"}).status_code == 422

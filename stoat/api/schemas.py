@@ -94,6 +94,7 @@ class FilterQuery(Schema):
     added_after: str | None = Field(default=None, description="YYYY-MM-DD, that day included.")
     added_before: str | None = Field(default=None, description="YYYY-MM-DD, that day included.")
     folder: str | None = Field(default=None, description="This folder and those below it.")
+    library: list[str] = Field(default=[], description="A library's id: the videos under it.")
 
 
 class FacetsOut(Schema):

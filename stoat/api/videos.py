@@ -29,7 +29,7 @@ from stoat.api.schemas import (
     id_named,
 )
 from stoat.library.facets import count_facets
-from stoat.library.filters import FilterError, VideoFilters, parse_filters
+from stoat.library.filters import FilterError, VideoFilters, parse_filters, unknown_libraries
 from stoat.library.models import Video
 from stoat.library.queries import library_videos
 from stoat.library.services import FileNotDeletable, delete_video
@@ -91,9 +91,13 @@ def get_video(video_id: str) -> Video:
 def request_filters(request: HttpRequest) -> VideoFilters:
     """The filters of the query string (ninja's FilterQuery only documents them): 422 if bad."""
     try:
-        return parse_filters(dict(request.GET.lists()))
+        filters = parse_filters(dict(request.GET.lists()))
     except FilterError as error:
         raise ApiError(422, "VALIDATION_ERROR", str(error)) from error
+    unknown = unknown_libraries(filters)
+    if unknown:
+        raise ApiError(422, "VALIDATION_ERROR", f"library: no library has the id {unknown[0]}")
+    return filters
 
 
 @router.get(

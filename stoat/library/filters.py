@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from stoat.library.models import VideoQuerySet
+from stoat.library.models import Library, VideoQuerySet, display_path
 from stoat.library.names import RESOLUTION_NAMES
 
 # The facets: filter name → the column it compares.
@@ -58,6 +58,8 @@ class VideoFilters:
     added_after: date | None = None
     added_before: date | None = None
     folder: str = ""
+    # Library ids: videos under any of these saved folders.
+    library: tuple[int, ...] = ()
 
     @property
     def active(self) -> bool:
@@ -69,7 +71,7 @@ class VideoFilters:
         for field in fields(self):
             value = getattr(self, field.name)
             if isinstance(value, tuple):
-                pairs.extend((field.name, item) for item in value)
+                pairs.extend((field.name, str(item)) for item in value)
             elif value not in (None, ""):
                 pairs.append((field.name, format_value(value)))
         return pairs
@@ -133,6 +135,13 @@ def resolution_value(text: str) -> str | None:
     return text.lower() if text.lower() in RESOLUTION_NAMES else None
 
 
+def library_value(text: str) -> int:
+    text = text.strip()
+    if not text.isdigit() or len(text) > 18:
+        raise ValueError(f"{text[:50]!r} is not a library id")
+    return int(text)
+
+
 def folder_value(text: str) -> str:
     if len(text) > MAX_FOLDER_LENGTH or "\x00" in text:
         raise ValueError("not a folder path")
@@ -154,7 +163,10 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "added_after": parse_date,
     "added_before": parse_date,
     "folder": folder_value,
+    "library": library_value,
 }
+# Filters that take several values, any of which may match.
+REPEATABLE = {*FACETS, "library"}
 RANGES = [("min_duration", "max_duration"), ("min_size", "max_size")]
 RANGES += [("added_after", "added_before")]
 
@@ -175,7 +187,7 @@ def parse_filters(query: Mapping[str, Sequence[str]]) -> VideoFilters:
             parsed = [parse(text) for text in texts]
         except ValueError as error:
             raise FilterError(name, str(error)) from None
-        if name in FACETS:
+        if name in REPEATABLE:
             values[name] = tuple(dict.fromkeys(parsed))
         elif len(parsed) > 1:
             raise FilterError(name, "give one value")
@@ -236,7 +248,25 @@ def range_conditions(filters: VideoFilters) -> Q:
         condition &= Q(created_at__lt=start_of(filters.added_before) + timedelta(days=1))
     if filters.folder:
         condition &= folder_condition(filters.folder)
+    if filters.library:
+        condition &= library_condition(filters.library)
     return condition
+
+
+def library_condition(ids: tuple[int, ...]) -> Q:
+    """Videos under any of these libraries' folders (below them too, for a recursive one)."""
+    condition = Q(pk__in=[])
+    for root, recursive in Library.objects.filter(pk__in=ids).values_list("path", "recursive"):
+        folder = display_path(root).rstrip("/") or "/"
+        condition |= folder_condition(folder) if recursive else Q(folder=folder)
+    return condition
+
+
+def unknown_libraries(filters: VideoFilters) -> list[int]:
+    if not filters.library:
+        return []
+    known = set(Library.objects.filter(pk__in=filters.library).values_list("pk", flat=True))
+    return [pk for pk in filters.library if pk not in known]
 
 
 def apply_filters(videos: VideoQuerySet, filters: VideoFilters) -> VideoQuerySet:

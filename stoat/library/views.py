@@ -17,7 +17,7 @@ from stoat.core.http import HtmxHttpRequest
 from stoat.library.charts import Chart, bar_chart
 from stoat.library.export import FORMATS, export_stream
 from stoat.library.facets import count_facets
-from stoat.library.filters import FilterError, VideoFilters, parse_filters
+from stoat.library.filters import FilterError, VideoFilters, parse_filters, unknown_libraries
 from stoat.library.folders import breadcrumbs, sub_folders, top_folder
 from stoat.library.models import Library, Video, VideoQuerySet
 from stoat.library.queries import DEFAULT_SORT, SORT_LABELS, library_videos
@@ -36,16 +36,6 @@ def read_filters(request: HtmxHttpRequest) -> tuple[VideoFilters, str]:
         return VideoFilters(), str(error)
 
 
-def read_library(request: HtmxHttpRequest) -> tuple[Library | None, str]:
-    """The library the page is narrowed to (404 for an unknown one), or the reason it is wrong."""
-    wanted = request.GET.get("library", "").strip()
-    if not wanted:
-        return None, ""
-    if not wanted.isdigit() or len(wanted) > 18:
-        return None, f"library: {wanted[:50]!r} is not a library id"
-    return get_object_or_404(Library, pk=int(wanted)), ""
-
-
 @require_GET
 def library(request: HtmxHttpRequest) -> HttpResponse:
     return library_page(request, ScanForm(initial={"recursive": True}))
@@ -59,9 +49,9 @@ def library_page(request: HtmxHttpRequest, form: ScanForm, status: int = 200) ->
         sort = DEFAULT_SORT
     show_missing = request.GET.get("missing") == "1"
     filters, filter_error = read_filters(request)
-    chosen, library_error = read_library(request)
-    filter_error = filter_error or library_error
-    everything = chosen.videos() if chosen else Video.objects.all()
+    if unknown_libraries(filters):
+        raise Http404("No such library.")
+    everything = Video.objects.all()
     base = library_videos(everything, query=query, show_missing=show_missing)
     counts = count_facets(base, filters)
     videos = library_videos(
@@ -80,13 +70,9 @@ def library_page(request: HtmxHttpRequest, form: ScanForm, status: int = 200) ->
         "filters": filters,
         "filter_error": filter_error,
         "facets": counts.facets,
-        "filtered_query": urlencode(
-            filters.query_pairs()
-            + search_pairs(query, show_missing)
-            + ([("library", str(chosen.pk))] if chosen else [])
-        ),
+        "filtered_query": urlencode(filters.query_pairs() + search_pairs(query, show_missing)),
         "libraries": Library.objects.only("name"),
-        "chosen": chosen,
+        "chosen": filters.library[0] if filters.library else None,
         # Only an empty page needs to know whether the library or the search came up empty.
         "library_empty": not page.object_list and not Video.objects.exists(),
         "hidden_missing": hidden_missing(page, query, show_missing, filters),
