@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -287,11 +288,12 @@ def test_the_library_filter_takes_each_saved_folder_as_it_is_scanned(client: Cli
     flat = Library.objects.create(name="Other", path="/srv/other", recursive=False)
     top = Library.objects.create(name="Top", path="/srv/videos/2019", recursive=False)
 
-    for ids, wanted in [
+    cases: list[tuple[list[int], Callable[[str], bool]]] = [
         ([deep.pk], lambda f: f == "/srv/videos" or f.startswith("/srv/videos/")),
         ([top.pk], lambda f: f == "/srv/videos/2019"),
         ([flat.pk, top.pk], lambda f: f in ("/srv/other", "/srv/videos/2019")),
-    ]:
+    ]
+    for ids, wanted in cases:
         query = {"library": [str(pk) for pk in ids], "video_codec": ["h264", "vp9"]}
         filters = parse_filters(query)
         found = set(apply_filters(Video.objects.present(), filters).values_list("pk", flat=True))
