@@ -65,10 +65,10 @@ def wait_for(
 
 def timed_scan(folder: Path, timeout: float = 3600) -> Finished:
     """Ask for a scan as the web page does, and wait for the worker to end it."""
-    from stoat.scans import lifecycle
+    from stoat.scans import services
 
     started = time.perf_counter()
-    start = lifecycle.create_scan(str(folder))
+    start = services.start_scan(str(folder))
     if not start.created:
         raise RuntimeError(f"a scan of {folder} was already running")
     return wait_for(start.job.pk, started, timeout)

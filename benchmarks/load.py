@@ -134,9 +134,9 @@ def wait_until_serving(process: subprocess.Popen[bytes], port: int, seconds: flo
 
 
 def start_scan(folder: Path) -> int:
-    from stoat.scans import lifecycle
+    from stoat.scans import services
 
-    start = lifecycle.create_scan(str(folder))
+    start = services.start_scan(str(folder))
     if not start.created:
         raise RuntimeError(f"a scan of {folder} was already active")
     return start.job.pk

@@ -34,7 +34,7 @@ def scan_phases(folder: Path) -> None:
     from stoat.scans import lifecycle
     from stoat.scans.scanner import Scanner
 
-    job = lifecycle.create_scan(str(folder), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(folder)).job
     lifecycle.claim(job.pk)
     job.refresh_from_db()
     scanner = Scanner(job)

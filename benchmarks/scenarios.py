@@ -87,7 +87,7 @@ def cancel_latency(
     base: Path, library: Path, thumbs: Path, trials: int, workers: int, seed: int = 4
 ) -> CancelLatency:
     """Cancel scans at random moments (mostly while batches read) and time until `cancelled`."""
-    from stoat.scans import lifecycle
+    from stoat.scans import services
 
     rng = random.Random(seed)
     seconds: list[float] = []
@@ -96,10 +96,10 @@ def cancel_latency(
     with Cluster(workers, base) as cluster:
         for _ in range(trials):
             forget(library, thumbs)
-            start = lifecycle.create_scan(str(library))
+            start = services.start_scan(str(library))
             time.sleep(rng.uniform(0.2, 1.5))
             asked = time.perf_counter()
-            result = lifecycle.request_cancel(start.job.pk)
+            result = services.cancel_job(start.job.pk)
             if not result.accepted:
                 raise RuntimeError(f"the scan ended before it could be cancelled: {result}")
             ended = wait_for(start.job.pk, asked, timeout=60, poll=CANCEL_POLL_SECONDS)

@@ -13,7 +13,7 @@ from tests.media import make_clip
 
 def scan(folder: Path) -> Job:
     """Scan `folder` here, as the worker would, and return the ended job."""
-    job = lifecycle.create_scan(str(folder), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(folder)).job
     run_here(job)
     job.refresh_from_db()
     return job

@@ -153,8 +153,10 @@ def test_cancel_command_follows_the_same_rules_as_the_view(client: Client) -> No
     pending = make_job()
     running = make_job(status=Status.RUNNING)
 
-    assert "cancelled before it started" in run("cancel", str(pending.pk))[0]
-    assert "stops at its next file" in run("cancel", str(running.pk))[0]
+    assert run("cancel", str(pending.pk))[0] == f"Job {pending.pk}: Cancelled before it started.\n"
+    assert run("cancel", str(running.pk))[0] == (
+        f"Job {running.pk}: Cancel requested: the scan stops at the next file.\n"
+    )
     assert Job.objects.get(pk=pending.pk).status == Status.CANCELLED
     assert Job.objects.get(pk=running.pk).cancel_requested_at is not None
 

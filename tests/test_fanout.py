@@ -11,7 +11,7 @@ import pytest
 from django.conf import LazySettings
 
 from stoat.library.models import Video
-from stoat.scans import lifecycle, scanner, tasks
+from stoat.scans import lifecycle, scanner, services, tasks
 from stoat.scans.models import Job, Phase, ScanError, Status
 from stoat.scans.runner import run_here
 from tests.media import make_audio_file, make_clip, truncate
@@ -49,7 +49,7 @@ def mixed_library(root: Path, clips: Clips) -> None:
 def scan_through_the_queue(folder: Path, on_commit: OnCommit) -> Job:
     """Ask for a scan the way the page does; `sync_tasks` runs every task it queues at once."""
     with on_commit(execute=True):
-        job = lifecycle.create_scan(str(folder)).job
+        job = services.start_scan(str(folder)).job
     job.refresh_from_db()
     return job
 
@@ -143,7 +143,7 @@ def test_a_cancel_during_a_fanned_out_scan_stops_every_batch_and_rows_equal_coun
         read.append(item.path)
         if len(read) == 5:
             # The fifth file is the first of the third batch: it finishes, nothing after it.
-            result = lifecycle.request_cancel(Job.objects.get().pk)
+            result = services.cancel_job(Job.objects.get().pk)
             assert result.job is not None
             # A batch is still reading: the job cannot end under it.
             seen_while_reading.append(result.job.status)
@@ -196,14 +196,14 @@ def test_a_cancel_between_batches_ends_the_job_at_once_and_queued_batches_read_n
     library_dir: Path, clips: Clips, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     paths = clips(4)
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(library_dir)).job
     assert lifecycle.claim(job.pk)
     assert lifecycle.progress(job.pk, found=4, found_final=True)
     assert lifecycle.plan_batches(job.pk, [2, 2])
     read: list[str] = []
     monkeypatch.setattr(scanner, "read_video", lambda item: read.append(item.path))
 
-    result = lifecycle.request_cancel(job.pk)
+    result = services.cancel_job(job.pk)
 
     assert result.outcome is lifecycle.CancelOutcome.REQUESTED
     assert result.job is not None and result.job.status == Status.CANCELLED
@@ -223,10 +223,10 @@ def test_a_cancel_between_batches_ends_the_job_at_once_and_queued_batches_read_n
 def test_a_running_scan_that_is_not_fanned_out_is_not_ended_by_the_cancel_itself(
     library_dir: Path,
 ) -> None:
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(library_dir)).job
     assert lifecycle.claim(job.pk)
 
-    result = lifecycle.request_cancel(job.pk)
+    result = services.cancel_job(job.pk)
 
     # Its one task is walking or reading: it stops at its next file and ends the job itself.
     assert result.job is not None and result.job.status == Status.RUNNING
@@ -269,7 +269,7 @@ def test_batches_read_in_parallel_by_two_real_workers_store_what_one_task_stores
 ) -> None:
     mixed_library(library_dir, clips)
     clips(24, sub="more")
-    single = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    single = lifecycle.create_scan(str(library_dir)).job
     assert run_here(single) == Status.COMPLETE
     single.refresh_from_db()
     single_rows = rows()
@@ -277,7 +277,7 @@ def test_batches_read_in_parallel_by_two_real_workers_store_what_one_task_stores
 
     env = {"STOAT_BATCH_MIN": "4", "STOAT_WORKERS": "2", "STOAT_PROGRESS_INTERVAL": "0.05"}
     with qcluster(data_dir, **env):
-        fanned = lifecycle.create_scan(str(library_dir)).job
+        fanned = services.start_scan(str(library_dir)).job
         wait_for(lambda: Job.objects.get(pk=fanned.pk).is_terminal, 60, "the scan to end")
     fanned.refresh_from_db()
 

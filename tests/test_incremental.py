@@ -36,7 +36,7 @@ def probed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 
 def scan(folder: Path, recursive: bool = True) -> Job:
-    job = lifecycle.create_scan(str(folder), recursive, enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(folder), recursive).job
     assert run_here(job) == Status.COMPLETE
     job.refresh_from_db()
     return job
@@ -89,7 +89,7 @@ def test_what_the_library_knows_is_loaded_in_the_same_queries_for_3_or_30_files(
         scan(folder)
     queries: list[list[str]] = []
     for folder in (small, large):
-        job = lifecycle.create_scan(str(folder), enqueue=lambda job_id: None).job
+        job = lifecycle.create_scan(str(folder)).job
         assert lifecycle.claim(job.pk)
         job.refresh_from_db()
         rescan = scanner.Scanner(job)
@@ -194,7 +194,7 @@ def test_files_under_a_folder_that_could_not_be_listed_are_not_marked_missing(
     scan(library_dir)
     for path in (library_dir / "gone").iterdir():
         path.unlink()
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(library_dir)).job
     assert lifecycle.claim(job.pk)
     job.refresh_from_db()
     rescan = scanner.Scanner(job)

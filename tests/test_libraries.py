@@ -241,7 +241,7 @@ def test_library_videos_are_the_videos_under_its_folder(library_dir: Path) -> No
     films = add_library(library_dir / "films", name="Films")
     flat = add_library(library_dir / "films-old", name="Old", recursive=False)
     for path in (library_dir / "films", library_dir / "films-old"):
-        run_here(lifecycle.create_scan(str(path), enqueue=lambda job_id: None).job)
+        run_here(lifecycle.create_scan(str(path)).job)
 
     assert sorted(films.videos().values_list("filename", flat=True)) == ["a.mp4", "b.mp4"]
     assert list(flat.videos().values_list("filename", flat=True)) == ["c.mp4"]
@@ -256,7 +256,7 @@ def test_removing_a_library_keeps_or_forgets_its_videos(
     library = add_library(library_dir / "films", name="Films")
     job = scan_library(library).job
     run_here(job)
-    run_here(lifecycle.create_scan(str(library_dir / "other"), enqueue=lambda job_id: None).job)
+    run_here(lifecycle.create_scan(str(library_dir / "other")).job)
     thumbnail = data_dir / "thumbs" / Video.objects.get(filename="a.mp4").thumbnail
     assert thumbnail.is_file()
 

@@ -6,7 +6,7 @@ import pytest
 from django.conf import LazySettings
 from django.utils import timezone
 
-from stoat.scans import lifecycle
+from stoat.scans import lifecycle, services
 from stoat.scans.lifecycle import CancelOutcome
 from stoat.scans.models import TERMINAL, Job, ScanBatch, Status
 from tests.conftest import make_job
@@ -14,16 +14,9 @@ from tests.conftest import make_job
 pytestmark = pytest.mark.django_db
 
 
-def test_create_scan_enqueues_only_after_commit(
-    django_capture_on_commit_callbacks: pytest.FixtureRequest,
-) -> None:
-    sent: list[int] = []
-    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
-        job = lifecycle.create_scan("/srv/videos/", enqueue=sent.append).job
-        assert sent == []
-    assert sent == [job.pk]
-    assert job.status == Status.PENDING
-    assert job.path == "/srv/videos"
+def test_create_scan_makes_one_pending_job_of_the_normalised_folder() -> None:
+    job = lifecycle.create_scan("/srv/videos/").job
+    assert (job.status, job.path, Job.objects.count()) == (Status.PENDING, "/srv/videos", 1)
 
 
 def test_claim_moves_pending_to_running_once() -> None:
@@ -37,7 +30,7 @@ def test_claim_moves_pending_to_running_once() -> None:
 
 def test_cancel_of_pending_job_ends_it_at_once_and_it_cannot_be_claimed() -> None:
     job = make_job()
-    result = lifecycle.request_cancel(job.pk)
+    result = services.cancel_job(job.pk)
     assert result.outcome is CancelOutcome.CANCELLED
     assert result.job is not None and result.job.status == Status.CANCELLED
     assert result.job.finished_at is not None
@@ -46,8 +39,8 @@ def test_cancel_of_pending_job_ends_it_at_once_and_it_cannot_be_claimed() -> Non
 
 def test_cancel_of_running_job_sets_the_flag_once() -> None:
     job = make_job(status=Status.RUNNING)
-    first = lifecycle.request_cancel(job.pk)
-    second = lifecycle.request_cancel(job.pk)
+    first = services.cancel_job(job.pk)
+    second = services.cancel_job(job.pk)
     assert first.outcome is second.outcome is CancelOutcome.REQUESTED
     assert first.job is not None and second.job is not None
     assert first.job.cancel_requested_at == second.job.cancel_requested_at
@@ -58,7 +51,7 @@ def test_cancel_of_running_job_sets_the_flag_once() -> None:
 @pytest.mark.parametrize("status", TERMINAL)
 def test_cancel_of_terminal_job_changes_nothing(status: Status) -> None:
     job = make_job(status=status)
-    result = lifecycle.request_cancel(job.pk)
+    result = services.cancel_job(job.pk)
     assert result.outcome is CancelOutcome.TERMINAL
     assert not result.accepted
     job.refresh_from_db()
@@ -67,7 +60,7 @@ def test_cancel_of_terminal_job_changes_nothing(status: Status) -> None:
 
 
 def test_cancel_of_unknown_job_is_not_found() -> None:
-    assert lifecycle.request_cancel(999).outcome is CancelOutcome.NOT_FOUND
+    assert services.cancel_job(999).outcome is CancelOutcome.NOT_FOUND
 
 
 def test_progress_adds_counters_and_refuses_ended_jobs() -> None:
@@ -140,28 +133,27 @@ def test_should_stop_for_a_job_that_is_gone() -> None:
 
 
 def test_a_scan_of_a_folder_already_being_scanned_returns_the_active_job() -> None:
-    sent: list[int] = []
-    first = lifecycle.create_scan("/srv/videos", enqueue=sent.append)
-    again = lifecycle.create_scan("/srv/videos/", enqueue=sent.append)
-    inside = lifecycle.create_scan("/srv/videos/holidays", enqueue=sent.append)
+    first = lifecycle.create_scan("/srv/videos")
+    again = lifecycle.create_scan("/srv/videos/")
+    inside = lifecycle.create_scan("/srv/videos/holidays")
     assert first.created and not again.created and not inside.created
     assert again.job.pk == inside.job.pk == first.job.pk
     assert Job.objects.count() == 1
 
 
 def test_a_shallow_scan_does_not_cover_subfolders_or_a_deep_rescan() -> None:
-    shallow = lifecycle.create_scan("/srv/videos", recursive=False, enqueue=lambda pk: None)
-    sub = lifecycle.create_scan("/srv/videos/sub", enqueue=lambda pk: None)
+    shallow = lifecycle.create_scan("/srv/videos", recursive=False)
+    sub = lifecycle.create_scan("/srv/videos/sub")
     assert shallow.created and sub.created
     # The same folder again: the unique constraint allows one active scan per folder.
-    deep = lifecycle.create_scan("/srv/videos", recursive=True, enqueue=lambda pk: None)
+    deep = lifecycle.create_scan("/srv/videos", recursive=True)
     assert not deep.created and deep.job.pk == shallow.job.pk
 
 
 def test_a_finished_scan_does_not_block_a_new_one() -> None:
-    first = lifecycle.create_scan("/srv/videos", enqueue=lambda pk: None).job
+    first = lifecycle.create_scan("/srv/videos").job
     lifecycle.request_cancel(first.pk)
-    second = lifecycle.create_scan("/srv/videos", enqueue=lambda pk: None)
+    second = lifecycle.create_scan("/srv/videos")
     assert second.created and second.job.pk != first.pk
 
 

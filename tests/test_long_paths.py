@@ -31,14 +31,14 @@ def deep_folder(root: Path, length: int = 3800) -> Path:
 def test_a_video_in_a_very_deep_folder_is_stored_and_found_again(library_dir: Path) -> None:
     deep = deep_folder(library_dir)
     make_clip(deep / "deep.mp4")
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(library_dir)).job
 
     run_here(job)
     job.refresh_from_db()
     assert job.status == Status.COMPLETE, job.failure_reason
     assert Video.objects.get().folder == str(deep)
 
-    again = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    again = lifecycle.create_scan(str(library_dir)).job
     run_here(again)
     again.refresh_from_db()
     assert (again.status, again.unchanged, again.new) == (Status.COMPLETE, 1, 0)
@@ -47,8 +47,8 @@ def test_a_video_in_a_very_deep_folder_is_stored_and_found_again(library_dir: Pa
 def test_a_scan_of_a_very_deep_folder_is_one_active_job(library_dir: Path) -> None:
     deep = str(deep_folder(library_dir))
 
-    first = lifecycle.create_scan(deep, enqueue=lambda job_id: None)
-    second = lifecycle.create_scan(deep, enqueue=lambda job_id: None)
+    first = lifecycle.create_scan(deep)
+    second = lifecycle.create_scan(deep)
 
     assert first.created and not second.created
     assert second.job.pk == first.job.pk
@@ -61,7 +61,7 @@ def test_names_that_are_not_utf8_are_stored_escaped_and_errors_keep_the_scan_goi
     make_clip(Path(os.fsdecode(folder + b"/caf\xe9.mp4")))
     with open(folder + b"/broken \xff.mp4", "wb") as junk:
         junk.write(b"not a video" * 50)
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(library_dir)).job
 
     run_here(job)
     job.refresh_from_db()

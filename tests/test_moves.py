@@ -53,7 +53,7 @@ def probed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 
 def scan(folder: Path, recursive: bool = True) -> Job:
-    job = lifecycle.create_scan(str(folder), recursive, enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(folder), recursive).job
     assert run_here(job) == Status.COMPLETE
     job.refresh_from_db()
     return job

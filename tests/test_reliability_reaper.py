@@ -109,7 +109,7 @@ def test_a_redelivered_scan_task_resumes_a_lost_job_without_duplicates(
 ) -> None:
     for index in range(4):
         make_clip(library_dir / f"clip{index}.mp4")
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(library_dir)).job
     tasks.run_scan(job.pk)
     first_ids = set(Video.objects.values_list("id", flat=True))
     # As if the worker had died at the very end, before concluding the job.

@@ -35,7 +35,7 @@ def test_pages_and_writes_during_a_scan_never_fail_with_database_is_locked(
         folder.mkdir()
     # Flush after every file: the scan writes as often as it ever can.
     settings.STOAT_PROGRESS_INTERVAL = 0
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(library_dir)).job
     scanning = threading.Event()
     answers: Counter[tuple[str, int]] = Counter()
     failures: list[BaseException] = []

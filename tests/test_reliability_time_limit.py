@@ -44,7 +44,7 @@ def test_a_file_whose_read_hangs_becomes_a_timed_out_error_and_the_scan_moves_on
 ) -> None:
     stalled = stalled_library(library_dir)
     settings.STOAT_FILE_TIME_LIMIT = 1
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(library_dir)).job
 
     with hanging_file(stalled) as holder:
         started = time.monotonic()
@@ -85,7 +85,7 @@ def test_a_file_that_hangs_while_decoding_is_a_timed_out_error_too(
         return real_write(video, dest, max_size)
 
     monkeypatch.setattr(scanner, "write_thumbnail", decode_then_stall)
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(library_dir)).job
 
     with leases:
         assert run_here(job) == Status.COMPLETE
@@ -107,7 +107,7 @@ def test_a_scan_stops_failed_when_too_many_reads_hang_at_once(
     settings.STOAT_FILE_TIME_LIMIT = 0.5
     # One hanging read stands for a whole stalled share here (the limit is 16 in production).
     monkeypatch.setattr(steps, "MAX_HANGING_READS", 1)
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(library_dir)).job
 
     with hanging_file(stalled):
         assert run_here(job) == Status.FAILED
@@ -130,7 +130,7 @@ def test_the_heartbeat_stays_fresh_while_one_file_hangs(
     settings.STOAT_HEARTBEAT_INTERVAL = 0.2
     # Five beats of slack for a busy machine; without beats the age passes 2 s while sampling.
     settings.STOAT_HEARTBEAT_STALE = 1.0
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(library_dir)).job
     outcome: list[Status | None] = []
 
     def worker() -> None:
@@ -170,7 +170,7 @@ def test_a_job_out_of_time_while_a_file_hangs_ends_as_timeout_with_its_partial_r
     stalled = stalled_library(library_dir)
     settings.STOAT_FILE_TIME_LIMIT = 30
     settings.STOAT_JOB_TIME_LIMIT = 1.5
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(library_dir)).job
 
     with hanging_file(stalled):
         started = time.monotonic()

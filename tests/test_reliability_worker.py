@@ -12,7 +12,7 @@ from django.conf import LazySettings, settings
 from django_q.models import Task
 
 from stoat.library.models import Video
-from stoat.scans import lifecycle, tasks
+from stoat.scans import lifecycle, services, tasks
 from stoat.scans.models import Job, Status
 from tests.hanging import hanging_file
 from tests.media import make_clip
@@ -96,7 +96,7 @@ def test_a_worker_killed_mid_scan_is_resumed_by_the_redelivered_task(
 ) -> None:
     stalled = library(library_dir, before=4, after=3)
     with hanging_file(stalled):
-        job = lifecycle.create_scan(str(library_dir)).job
+        job = services.start_scan(str(library_dir)).job
         kill_inside_the_stalled_read(job, 4, data_dir)
 
     with qcluster(data_dir, **FAST) as second:
@@ -119,7 +119,7 @@ def test_a_worker_killed_mid_scan_is_reaped_and_its_redelivered_task_does_nothin
 ) -> None:
     stalled = library(library_dir, before=3, after=2)
     with hanging_file(stalled):
-        job = lifecycle.create_scan(str(library_dir)).job
+        job = services.start_scan(str(library_dir)).job
         kill_inside_the_stalled_read(job, 3, data_dir)
 
     wait_for(lambda: lifecycle.is_silent(job_row(job)), 5, "the heartbeat to go stale")
@@ -146,7 +146,7 @@ def test_a_killed_batch_of_a_fanned_out_scan_is_resumed(library_dir: Path, data_
     stalled = library(library_dir, before=3, after=2)
     batches = {"STOAT_BATCH_MIN": "2", "STOAT_MAX_BATCHES": "2"}
     with hanging_file(stalled):
-        job = lifecycle.create_scan(str(library_dir)).job
+        job = services.start_scan(str(library_dir)).job
         # Batch 1 reads a0-a2; batch 2 hangs on m_stalled.mp4 and is killed.
         kill_inside_the_stalled_read(job, 3, data_dir, **batches)
     assert (job_row(job).batches_total, job_row(job).batches_done) == (2, 1)
@@ -169,7 +169,7 @@ def test_a_scan_past_the_task_timeout_ends_as_timeout_with_its_partial_result(
     stalled = library(library_dir, before=3, after=1)
     limits = {**FAST, "STOAT_TASK_TIMEOUT": "3", "STOAT_TASK_RETRY": "60"}
     with hanging_file(stalled), qcluster(data_dir, **limits) as cluster:
-        job = lifecycle.create_scan(str(library_dir)).job
+        job = services.start_scan(str(library_dir)).job
         try:
             wait_for(lambda: ended_and_recorded(job), 30, "the task timeout to end the scan")
         finally:

@@ -110,7 +110,7 @@ def test_a_link_inside_the_root_to_outside_is_neither_followed_nor_indexed(root:
     make_clip(root / "mine.mp4")
     (root / "link-out").symlink_to(root.parent / "outside")
     (root / "secret.mp4").symlink_to(root.parent / "outside" / "secret.mp4")
-    job = lifecycle.create_scan(str(root), True, enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(root), True).job
     run_here(job)
     job.refresh_from_db()
     assert job.status == Status.COMPLETE
@@ -122,7 +122,7 @@ def test_a_folder_swapped_for_a_link_after_the_scan_was_asked_for_is_not_read(
     root: Path,
 ) -> None:
     (root / "films").mkdir()
-    job = lifecycle.create_scan(str(root / "films"), True, enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(root / "films"), True).job
     (root / "films").rmdir()
     (root / "films").symlink_to(root.parent / "outside")
     run_here(job)

@@ -21,7 +21,7 @@ Clips = Callable[..., list[Path]]
 
 
 def scan(folder: Path, recursive: bool = True) -> Job:
-    job = lifecycle.create_scan(str(folder), recursive, enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(folder), recursive).job
     run_here(job)
     job.refresh_from_db()
     return job
@@ -143,7 +143,7 @@ def test_cancel_while_running_stops_at_the_next_file_and_keeps_what_was_read(
 ) -> None:
     clips(10)
     settings.STOAT_PROGRESS_INTERVAL = 0
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(library_dir)).job
     real_read = scanner.read_video
     reads: list[str] = []
 
@@ -169,7 +169,7 @@ def test_a_scan_past_its_time_limit_ends_as_timeout_with_its_partial_result(
 ) -> None:
     clips(5)
     settings.STOAT_JOB_TIME_LIMIT = 60
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(library_dir)).job
     real_read = scanner.read_video
     reads: list[str] = []
     start = time.time()
@@ -212,7 +212,7 @@ def test_a_scan_that_breaks_ends_failed_with_its_error(
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(scanner.Scanner, "plan", broken_plan)
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(library_dir)).job
     assert run_here(job) == Status.FAILED
     job.refresh_from_db()
     assert job.status == Status.FAILED
@@ -224,7 +224,7 @@ def test_a_job_ended_elsewhere_stops_the_scanner(
 ) -> None:
     clips(3)
     settings.STOAT_PROGRESS_INTERVAL = 0
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(library_dir)).job
     real_read = scanner.read_video
 
     def read_then_fail_job(item: scanner.ReadItem) -> Video:
@@ -242,7 +242,7 @@ def test_a_job_ended_elsewhere_stops_the_scanner(
 
 
 def test_a_job_that_is_not_pending_is_not_run(library_dir: Path) -> None:
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(library_dir)).job
     lifecycle.request_cancel(job.pk)
     assert run_here(job) is None
 
@@ -253,7 +253,7 @@ def test_files_under_a_folder_that_could_not_be_listed_are_not_marked_missing(
     make_clip(library_dir / "top.mp4")
     make_clip(library_dir / "locked" / "inside.mp4")
     scan(library_dir)
-    job = lifecycle.create_scan(str(library_dir), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(library_dir)).job
     lifecycle.claim(job.pk)
     job.refresh_from_db()
     walker = scanner.Scanner(job)

@@ -22,7 +22,7 @@ def copies(folder: Path, count: int) -> None:
 
 
 def queued_scan(folder: Path) -> Job:
-    return lifecycle.create_scan(str(folder), enqueue=lambda job_id: None).job
+    return lifecycle.create_scan(str(folder)).job
 
 
 def test_a_small_scan_is_read_in_its_own_task(library_dir: Path, sync_tasks: None) -> None:

@@ -19,7 +19,7 @@ HTMX = {"HX-Request": "true"}
 
 
 def scanned(folder: Path) -> Job:
-    job = lifecycle.create_scan(str(folder), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(folder)).job
     run_here(job)
     job.refresh_from_db()
     return job

@@ -11,7 +11,7 @@ from django.conf import LazySettings, settings
 from django.db import connection
 
 from stoat.library.models import Video
-from stoat.scans import lifecycle
+from stoat.scans import lifecycle, services
 from stoat.scans.models import BatchStatus, Job, ScanBatch, Status
 from stoat.scans.tasks import queued_tasks, reap_lost_jobs
 from tests.media import make_clip
@@ -86,7 +86,7 @@ def batches_by_host(job_id: int) -> dict[str, list[ScanBatch]]:
 def test_two_hosts_share_the_batches_of_one_scan(hosts: Hosts, library_dir: Path) -> None:
     library_of(library_dir)
 
-    job = wait_until_ended(lifecycle.create_scan(str(library_dir)).job)
+    job = wait_until_ended(services.start_scan(str(library_dir)).job)
 
     assert job.status == Status.COMPLETE, job.failure_reason
     assert (job.found, job.processed, job.new, job.error_count) == (FILES, FILES, FILES, 0)
@@ -101,10 +101,10 @@ def test_two_hosts_share_the_batches_of_one_scan(hosts: Hosts, library_dir: Path
 
 def test_a_cancel_stops_the_batches_on_both_hosts(hosts: Hosts, library_dir: Path) -> None:
     library_of(library_dir)
-    job = lifecycle.create_scan(str(library_dir)).job
+    job = services.start_scan(str(library_dir)).job
     wait_for(lambda: len(batches_by_host(job.pk)) == 2, 30, "both hosts to take a batch")
 
-    assert lifecycle.request_cancel(job.pk).outcome is lifecycle.CancelOutcome.REQUESTED
+    assert services.cancel_job(job.pk).outcome is lifecycle.CancelOutcome.REQUESTED
     job = wait_until_ended(job, timeout=20)
 
     assert job.status == Status.CANCELLED
@@ -128,7 +128,7 @@ def test_a_host_stopped_for_a_restart_finishes_what_it_took_and_the_scan_complet
     hosts: Hosts, library_dir: Path
 ) -> None:
     library_of(library_dir)
-    job = lifecycle.create_scan(str(library_dir)).job
+    job = services.start_scan(str(library_dir)).job
     running_on_b = ScanBatch.objects.filter(
         job=job, worker__startswith="host-b:", status=BatchStatus.RUNNING
     )
@@ -153,7 +153,7 @@ def test_a_host_killed_mid_scan_loses_only_what_it_held_and_the_job_fails_worker
 ) -> None:
     host_a, host_b = hosts["host-a"], hosts["host-b"]
     library_of(library_dir)
-    job = lifecycle.create_scan(str(library_dir)).job
+    job = services.start_scan(str(library_dir)).job
     running_on_b = ScanBatch.objects.filter(
         job=job, worker__startswith="host-b:", status=BatchStatus.RUNNING
     )

@@ -19,7 +19,7 @@ from stoat.api.schemas import (
     ScanErrorOut,
     id_named,
 )
-from stoat.scans import lifecycle
+from stoat.scans import services
 from stoat.scans.lifecycle import CancelOutcome
 from stoat.scans.models import Job, Status
 
@@ -71,11 +71,7 @@ def list_jobs(
     offset: QueryEx[int, P(ge=0, le=MAX_OFFSET, description="Jobs to skip.")] = 0,
 ) -> JobListOut:
     """Jobs, newest first."""
-    # A job whose worker was lost is listed as ended, as the job list page shows it.
-    lifecycle.reap_lost()
-    jobs = Job.objects.order_by("-created_at", "-id")
-    if status:
-        jobs = jobs.filter(status=status)
+    jobs = services.list_jobs(status or None)
     page = jobs[offset : offset + limit]
     return JobListOut(
         jobs=[job_json(job) for job in page], total=jobs.count(), limit=limit, offset=offset
@@ -92,9 +88,7 @@ def job_detail(request: HttpRequest, job_id: PathEx[str, JOB_ID]) -> JobOut:
     job = None if pk is None else Job.objects.filter(pk=pk).first()
     if job is None:
         raise not_found(f"Job {job_id} not found")
-    if lifecycle.is_silent(job) and lifecycle.reap_lost(job.pk):
-        job.refresh_from_db()
-    return job_json(job)
+    return job_json(services.current(job))
 
 
 @router.post(
@@ -107,13 +101,9 @@ def cancel_job(request: HttpRequest, job_id: PathEx[str, JOB_ID]) -> JobOut:
     pk = id_named(job_id)
     if pk is None:
         raise not_found(f"Job {job_id} not found")
-    result = lifecycle.request_cancel(pk)
+    result = services.cancel_job(pk)
     if result.job is None:
         raise not_found(f"Job {job_id} not found")
     if result.outcome is CancelOutcome.TERMINAL:
-        raise ApiError(
-            409,
-            "ALREADY_TERMINAL",
-            f"Job {job_id} had already ended as {result.job.status}; there is nothing to cancel.",
-        )
+        raise ApiError(409, "ALREADY_TERMINAL", f"Job {job_id}: {result.message}")
     return job_json(result.job)

@@ -34,9 +34,9 @@ from stoat.library.models import Video
 from stoat.library.queries import library_videos
 from stoat.library.services import FileNotDeletable, delete_video
 from stoat.library.views import export_response, thumbnail_response
-from stoat.scans import lifecycle
+from stoat.scans import services
 from stoat.scans.models import Status
-from stoat.scans.paths import InvalidPath, PathNotAllowed, check_scan_path
+from stoat.scans.paths import InvalidPath, PathNotAllowed
 
 router = Router(tags=["videos"])
 
@@ -193,7 +193,7 @@ def search_videos(
 def start_scan(request: HttpRequest, body: ScanIn) -> Answer[ScanStartOut]:
     """Start a scan job, or point at the active one that already covers the folder (202 both)."""
     try:
-        path = check_scan_path(body.path)
+        start = services.start_scan(body.path, body.recursive)
     except InvalidPath as error:
         raise ApiError(400, "INVALID_PATH", str(error)) from error
     except PathNotAllowed as error:
@@ -201,16 +201,11 @@ def start_scan(request: HttpRequest, body: ScanIn) -> Answer[ScanStartOut]:
     except UnicodeError as error:
         # JSON may carry lone surrogates (`"\ud800"`) that no file name can hold.
         raise ApiError(400, "INVALID_PATH", "That is not a usable path.") from error
-    start = lifecycle.create_scan(path, body.recursive)
-    if start.created:
-        message = f"Scan of {start.job.path} queued."
-    else:
-        message = f"{start.job.path} is already being scanned: this is that job (none was added)."
     answer = ScanStartOut(
         job_id=str(start.job.pk),
         created=start.created,
         status=Status(start.job.status),
-        message=message,
+        message=services.describe_start(start),
     )
     return Answer(202, answer)
 

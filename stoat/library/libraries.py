@@ -17,10 +17,11 @@ from stoat.library.models import (
     Library,
     WatchMode,
 )
-from stoat.scans import lifecycle
+from stoat.scans import lifecycle, services
 from stoat.scans.lifecycle import ScanStart
 from stoat.scans.models import Origin
-from stoat.scans.paths import InvalidPath, PathNotAllowed, check_scan_path, under
+from stoat.scans.paths import InvalidPath, PathNotAllowed, check_scan_path
+from stoat.scans.within import is_within
 
 # django-q2 keeps a schedule's minutes in a small integer.
 MAX_EVERY_MINUTES = 32767
@@ -114,7 +115,7 @@ def check_path(path: str, library: Library | None) -> str:
     others = other_libraries(library)
     for other in others.only("name", "path"):
         other_real = os.path.realpath(other.path)
-        if under(real, other_real) or under(other_real, real):
+        if is_within(real, [other_real]) or is_within(other_real, [real]):
             raise LibraryError(
                 "path",
                 f"{path} overlaps the library {other.name!r} ({other.path}): "
@@ -220,9 +221,10 @@ def scan_library(
     label: str = "",
 ) -> ScanStart:
     """Start a scan of the library (or of one folder in it), or return the one already active."""
-    return lifecycle.create_scan(
+    return services.start_scan(
         folder or library.path,
         library.recursive if recursive is None else recursive,
+        checked=True,
         library=library,
         origin=origin,
         label=label,

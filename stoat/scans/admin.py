@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
 from stoat.core.admin import WrittenByScans, short_path
-from stoat.scans import lifecycle
+from stoat.scans import services
 from stoat.scans.models import Job, ScanBatch, ScanError
 
 PROGRESS_FIELDS = (
@@ -61,7 +61,7 @@ class ScanBatchInline(admin.TabularInline[ScanBatch, Job]):
 def cancel_jobs(modeladmin: JobAdmin, request: HttpRequest, queryset: QuerySet[Job]) -> None:
     accepted = 0
     for pk in queryset.values_list("pk", flat=True):
-        accepted += lifecycle.request_cancel(pk).accepted
+        accepted += services.cancel_job(pk).accepted
     skipped = queryset.count() - accepted
     modeladmin.message_user(
         request,

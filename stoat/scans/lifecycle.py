@@ -27,14 +27,7 @@ from stoat.scans.models import (
     ScanError,
     Status,
 )
-
-Enqueue = Callable[[int], None]
-
-
-def default_enqueue(job_id: int) -> None:
-    from stoat.scans.tasks import enqueue_scan
-
-    enqueue_scan(job_id)
+from stoat.scans.within import is_within
 
 
 @dataclass(frozen=True)
@@ -50,9 +43,7 @@ def covering_scan(path: str) -> Job | None:
     )
     for job in candidates.order_by("created_at"):
         # One active scan per folder: a deeper request waits for the shallow one to end.
-        if job.path == path:
-            return job
-        if job.recursive and path.startswith(job.path.rstrip(os.sep) + os.sep):
+        if job.path == path or (job.recursive and is_within(path, [job.path])):
             return job
     return None
 
@@ -70,15 +61,14 @@ def create_scan(
     path: str,
     recursive: bool = True,
     *,
-    enqueue: Enqueue | None = None,
     library: Library | None = None,
     origin: Origin = Origin.MANUAL,
     label: str = "",
 ) -> ScanStart:
     """A new pending scan job, or the active one that already covers the folder (or library).
 
-    The unique constraints on active scans decide races between processes and hosts. The worker
-    is told once the new row is committed, never before.
+    The unique constraints on active scans decide races between processes and hosts. Nobody is
+    told: `services.start_scan` hands a new job to the workers once it is committed.
     """
     path = os.path.normpath(path)
     try:
@@ -89,8 +79,6 @@ def create_scan(
             job = Job.objects.create(
                 path=path, recursive=recursive, library=library, origin=origin, label=label
             )
-            send = enqueue or default_enqueue
-            transaction.on_commit(lambda: send(job.pk))
     except IntegrityError:
         # Another request created an active scan of the same folder between our check and insert.
         existing = active_scan_of(library, path)
@@ -401,33 +389,17 @@ class CancelOutcome(enum.Enum):
     NOT_FOUND = "not_found"
 
 
-@dataclass(frozen=True)
-class CancelResult:
-    outcome: CancelOutcome
-    job: Job | None
-
-    @property
-    def accepted(self) -> bool:
-        return self.outcome in (CancelOutcome.CANCELLED, CancelOutcome.REQUESTED)
-
-
-def request_cancel(job_id: int) -> CancelResult:
-    """Cancel a job as the view, the API and the command all do it."""
+def request_cancel(job_id: int) -> CancelOutcome | None:
+    """pending → cancelled, or ask a running job to stop; None when neither applied."""
     now = timezone.now()
-    outcome = CancelOutcome.NOT_FOUND
     if Job.objects.filter(pk=job_id, status=Status.PENDING).update(
         status=Status.CANCELLED, cancel_requested_at=now, finished_at=now, phase=Phase.DONE
     ):
-        outcome = CancelOutcome.CANCELLED
-    elif Job.objects.filter(pk=job_id, status=Status.RUNNING).update(
+        return CancelOutcome.CANCELLED
+    if Job.objects.filter(pk=job_id, status=Status.RUNNING).update(
         cancel_requested_at=Coalesce(F("cancel_requested_at"), now)
     ):
-        outcome = CancelOutcome.REQUESTED
         # A fanned-out scan between batches has nothing to stop: it ends now.
         cancel_if_idle(job_id)
-    job = Job.objects.filter(pk=job_id).first()
-    if job is None:
-        return CancelResult(CancelOutcome.NOT_FOUND, None)
-    if outcome is CancelOutcome.NOT_FOUND:
-        outcome = CancelOutcome.TERMINAL
-    return CancelResult(outcome, job)
+        return CancelOutcome.REQUESTED
+    return None

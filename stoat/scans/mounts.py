@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from stoat.scans.within import is_within
+
 MOUNTINFO = "/proc/self/mountinfo"
 # File systems the kernel makes up on the fly: reading them indexes no video and can hang.
 VIRTUAL_TYPES = frozenset(
@@ -74,15 +76,13 @@ def read_mounts(table: str = MOUNTINFO) -> list[Mount]:
     return mounts
 
 
-def under(path: str, point: str) -> bool:
-    return point == "/" or path == point or path.startswith(point.rstrip("/") + "/")
-
-
 def mount_of(real_path: str, mounts: list[Mount]) -> Mount | None:
     """The mount a resolved path lies on: the deepest mount point above it, the last one there."""
     best: Mount | None = None
     for mount in mounts:
-        if under(real_path, mount.point) and (best is None or len(mount.point) >= len(best.point)):
+        if is_within(real_path, [mount.point]) and (
+            best is None or len(mount.point) >= len(best.point)
+        ):
             best = mount
     return best
 

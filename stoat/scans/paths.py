@@ -9,6 +9,7 @@ import stat
 from django.conf import settings
 
 from stoat.scans.mounts import is_system_root, mount_of, read_mounts
+from stoat.scans.within import is_within
 
 
 def system_limit(name: str, default: int) -> int:
@@ -73,10 +74,6 @@ def allowed_roots() -> list[str]:
     return [os.path.realpath(root) for root in settings.STOAT_SCAN_ROOTS]
 
 
-def under(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
 def identity(path: str) -> tuple[int, int] | None:
     try:
         info = os.stat(path)
@@ -95,7 +92,7 @@ def inside_roots(real_path: str) -> bool:
     if not roots:
         return True
     real_path = os.path.normcase(real_path)
-    if any(under(real_path, os.path.normcase(root)) for root in roots):
+    if is_within(real_path, map(os.path.normcase, roots)):
         return True
     root_ids = {found for found in map(identity, roots) if found is not None}
     folder = real_path

@@ -1,4 +1,4 @@
-"""Run a scan job start to end in this process (the `scan` command), with the worker's rules."""
+"""Running a scan job: its failure handling (the workers use it too), and a run in this process."""
 
 from __future__ import annotations
 
@@ -10,6 +10,13 @@ from stoat.scans.scanner import ProgressHook, Scanner, StopCheck
 from stoat.scans.store import JobEnded
 
 log = logging.getLogger(__name__)
+
+
+def record_failure(job_id: int, error: BaseException) -> Status:
+    """A scan run raised: log it with its traceback and end the job as failed, with the reason."""
+    log.exception("scan %s failed", job_id, exc_info=error)
+    lifecycle.finish(job_id, Status.FAILED, failure_reason=f"{type(error).__name__}: {error}")
+    return Status.FAILED
 
 
 def run_here(
@@ -25,9 +32,7 @@ def run_here(
     except JobEnded:
         return None
     except Exception as error:
-        log.exception("scan %s failed", job.pk)
-        lifecycle.finish(job.pk, Status.FAILED, failure_reason=f"{type(error).__name__}: {error}")
-        return Status.FAILED
+        return record_failure(job.pk, error)
     if stop is not None and stop():
         # A local stop (Ctrl-C) is recorded like any other cancel.
         lifecycle.request_cancel(job.pk)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import time
@@ -19,11 +18,10 @@ from django_q.tasks import async_task
 
 from stoat.library.models import Library, Video, display_path, path_key
 from stoat.scans import lifecycle
-from stoat.scans.models import Job, Origin, ScanArrival, ScanError, Status
+from stoat.scans.models import Job, Origin, ScanArrival, ScanError
+from stoat.scans.runner import record_failure
 from stoat.scans.scanner import ReadItem, Scanner, mark_maybe_moved
 from stoat.scans.store import JobEnded
-
-log = logging.getLogger(__name__)
 
 ItemTuple = tuple[str, int, int, bool]
 
@@ -51,11 +49,6 @@ def split_batches(items: Sequence[ReadItem]) -> list[list[ItemTuple]]:
         [(i.path, i.size, i.mtime_ns, i.existing) for i in items[start : start + size]]
         for start in range(0, len(items), size)
     ]
-
-
-def fail(job_id: int, error: BaseException) -> None:
-    log.exception("scan %s failed", job_id)
-    lifecycle.finish(job_id, Status.FAILED, failure_reason=f"{type(error).__name__}: {error}")
 
 
 def run_scan(job_id: int) -> str:
@@ -107,7 +100,7 @@ def scan_in_task(job_id: int, scanner: Scanner) -> str:
     except JobEnded:
         return "the job ended elsewhere"
     except Exception as error:
-        fail(job_id, error)
+        record_failure(job_id, error)
         return "failed"
 
 
@@ -176,7 +169,7 @@ def run_batch(job_id: int, number: int, items: list[ItemTuple]) -> str:
     except TimeoutException:
         scanner.timed_out = True
     except Exception as error:
-        fail(job_id, error)
+        record_failure(job_id, error)
         result = "failed"
     read = scanner.files_read
 
@@ -187,7 +180,7 @@ def run_batch(job_id: int, number: int, items: list[ItemTuple]) -> str:
         except JobEnded:
             pass
         except Exception as error:
-            fail(job_id, error)
+            record_failure(job_id, error)
 
     # Every claimed batch is ended, so only a lost worker leaves one running.
     outcome = lifecycle.end_batch(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -10,23 +11,19 @@ from django_htmx.http import HttpResponseStopPolling
 from stoat.accounts.permissions import can_manage_scans, manager_required
 from stoat.core.http import HtmxHttpRequest
 from stoat.library.views import library_page
-from stoat.scans import lifecycle
-from stoat.scans.forms import ScanForm, origin_of
+from stoat.scans import services
+from stoat.scans.forms import PATH_NOT_ALLOWED, ScanForm, origin_of
 from stoat.scans.lifecycle import CancelOutcome
 from stoat.scans.models import Job, Status
 from stoat.scans.panels import job_panel
-from stoat.scans.paths import shown
+from stoat.scans.paths import InvalidPath, PathNotAllowed
 
 JOBS_PER_PAGE = 25
 
 
 def jobs_page(request: HtmxHttpRequest, form: ScanForm, status: int = 200) -> HttpResponse:
-    # One cheap read when nothing is lost; the schedule does the same between page views.
-    lifecycle.reap_lost()
-    jobs = Job.objects.all()
     wanted = request.GET.get("status", "")
-    if wanted in Status.values:
-        jobs = jobs.filter(status=wanted)
+    jobs = services.list_jobs(wanted if wanted in Status.values else None)
     page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "status": wanted, "statuses": Status.values}
     template = "scans/_job_table.html" if request.htmx else "scans/jobs.html"
@@ -38,6 +35,16 @@ def job_list(request: HtmxHttpRequest) -> HttpResponse:
     return jobs_page(request, ScanForm(initial={"recursive": True}))
 
 
+def invalid_form(request: HtmxHttpRequest, form: ScanForm) -> HttpResponse:
+    """The form again, with its errors, on the page it was sent from."""
+    origin = origin_of(request.POST)
+    if origin == "library":
+        return library_page(request, form, status=form.status())
+    if origin == "new":
+        return render(request, "scans/new.html", {"form": form}, status=form.status())
+    return jobs_page(request, form, status=form.status())
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 @manager_required
 def start_scan(request: HtmxHttpRequest) -> HttpResponse:
@@ -47,19 +54,18 @@ def start_scan(request: HtmxHttpRequest) -> HttpResponse:
         return render(request, "scans/new.html", {"form": ScanForm(initial=initial)})
     form = ScanForm(request.POST)
     if not form.is_valid():
-        origin = origin_of(request.POST)
-        if origin == "library":
-            return library_page(request, form, status=form.status())
-        if origin == "new":
-            return render(request, "scans/new.html", {"form": form}, status=form.status())
-        return jobs_page(request, form, status=form.status())
-    start = lifecycle.create_scan(form.cleaned_data["path"], form.cleaned_data["recursive"])
+        return invalid_form(request, form)
+    try:
+        # Checked again: every caller of the service is, and the folder may have changed since.
+        start = services.start_scan(form.cleaned_data["path"], form.cleaned_data["recursive"])
+    except PathNotAllowed as error:
+        form.add_error("path", forms.ValidationError(str(error), code=PATH_NOT_ALLOWED))
+        return invalid_form(request, form)
+    except InvalidPath as error:
+        form.add_error("path", str(error))
+        return invalid_form(request, form)
     if not start.created:
-        messages.info(
-            request,
-            f"{shown(start.job.path)} is already being scanned: "
-            "here is that scan (none was added).",
-        )
+        messages.info(request, services.describe_start(start))
     return redirect("scans:job", pk=start.job.pk)
 
 
@@ -93,25 +99,14 @@ def render_job(
 
 @require_GET
 def job_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(Job, pk=pk)
-    if lifecycle.is_silent(job) and lifecycle.reap_lost(job.pk):
-        # Its worker is gone: show the job as it ends now, not as running forever.
-        job.refresh_from_db()
-    return render_job(request, job)
+    return render_job(request, services.current(get_object_or_404(Job, pk=pk)))
 
 
 @require_POST
 @manager_required
 def cancel_job(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    result = lifecycle.request_cancel(pk)
+    result = services.cancel_job(pk)
     if result.job is None:
         return HttpResponse(f"Job {pk} not found.", status=404, content_type="text/plain")
-    if result.outcome is CancelOutcome.TERMINAL:
-        message = f"This job had already ended as {result.job.status}; there is nothing to cancel."
-        return render_job(request, result.job, status=409, message=message)
-    message = (
-        "Cancelled before it started."
-        if result.outcome is CancelOutcome.CANCELLED
-        else "Cancel requested: the scan stops at the next file."
-    )
-    return render_job(request, result.job, message=message)
+    status = 409 if result.outcome is CancelOutcome.TERMINAL else 200
+    return render_job(request, result.job, status=status, message=result.message)

@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from stoat.library.probe import describe_os_error
 from stoat.scans.mounts import read_mounts, virtual_mount_points
+from stoat.scans.within import is_within
 
 
 # Named tuples, not dataclasses: a rescan makes one per file, and tuples are built in C.
@@ -35,10 +36,6 @@ def describe_link_error(error: OSError) -> str | None:
     if isinstance(error, FileNotFoundError):
         return "a broken link: the file it points to does not exist"
     return None
-
-
-def is_within(path: str, roots: Iterable[str]) -> bool:
-    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 
 def has_extension(name: str, extensions: frozenset[str]) -> bool:

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from stoat.scans import lifecycle
+from stoat.scans import services
 from stoat.scans.lifecycle import CancelOutcome
 
 
@@ -16,15 +16,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         job_id = options["job_id"]
-        result = lifecycle.request_cancel(job_id)
+        result = services.cancel_job(job_id)
         if result.job is None:
             raise CommandError(f"Job {job_id} not found.", returncode=4)
         if result.outcome is CancelOutcome.TERMINAL:
-            raise CommandError(
-                f"Job {job_id} already ended as {result.job.status}; nothing to cancel.",
-                returncode=9,
-            )
-        if result.outcome is CancelOutcome.CANCELLED:
-            self.stdout.write(f"Job {job_id} cancelled before it started.")
-        else:
-            self.stdout.write(f"Cancel requested: job {job_id} stops at its next file.")
+            raise CommandError(f"Job {job_id}: {result.message}", returncode=9)
+        self.stdout.write(f"Job {job_id}: {result.message}")

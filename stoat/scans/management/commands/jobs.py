@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from stoat.scans import lifecycle
-from stoat.scans.models import Job, Status
+from stoat.scans import services
+from stoat.scans.models import Status
 
 
 class Command(BaseCommand):
@@ -16,12 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=50, help="how many to list (default 50)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        # Like the job list page: a job whose worker was lost is listed as ended, not running.
-        lifecycle.reap_lost()
-        jobs = Job.objects.all()
-        if options["status"]:
-            jobs = jobs.filter(status=options["status"])
-        rows = list(jobs[: max(1, options["limit"])])
+        rows = list(services.list_jobs(options["status"])[: max(1, options["limit"])])
         if not rows:
             self.stdout.write("no jobs")
             return

@@ -8,9 +8,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from stoat.scans import lifecycle
+from stoat.scans import services
 from stoat.scans.models import Job, Status
-from stoat.scans.paths import InvalidPath, PathNotAllowed, check_scan_path
+from stoat.scans.paths import InvalidPath, PathNotAllowed
 from stoat.scans.runner import run_here
 
 EXIT_CODES = {Status.COMPLETE: 0, Status.FAILED: 1, Status.CANCELLED: 2, Status.TIMEOUT: 3}
@@ -49,21 +49,20 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            path = check_scan_path(options["path"])
+            start = services.start_scan(
+                options["path"], not options["no_recursive"], queue=options["queue"]
+            )
         except (InvalidPath, PathNotAllowed) as error:
             raise CommandError(str(error)) from error
-        recursive = not options["no_recursive"]
-        if options["queue"]:
-            start = lifecycle.create_scan(path, recursive)
-            if not start.created:
-                self.stderr.write(f"a scan covering {path} is already active: job {start.job.pk}")
-            self.stdout.write(str(start.job.pk))
-            return
-        start = lifecycle.create_scan(path, recursive, enqueue=lambda job_id: None)
-        if not start.created:
-            raise CommandError(f"A scan covering {path} is already active: job {start.job.pk}.")
         job = start.job
-        self.stdout.write(f"scan #{job.pk} of {path}")
+        if options["queue"]:
+            if not start.created:
+                self.stderr.write(f"a scan covering {job.path} is already active: job {job.pk}")
+            self.stdout.write(str(job.pk))
+            return
+        if not start.created:
+            raise CommandError(f"A scan covering {job.path} is already active: job {job.pk}.")
+        self.stdout.write(f"scan #{job.pk} of {job.path}")
         interrupted = False
 
         def on_interrupt(signum: int, frame: FrameType | None) -> None:
