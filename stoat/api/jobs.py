@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest
 from ninja import P, PathEx, QueryEx, Router
 
@@ -21,7 +22,7 @@ from stoat.api.schemas import (
 )
 from stoat.scans import services
 from stoat.scans.lifecycle import CancelOutcome
-from stoat.scans.models import Job, Status
+from stoat.scans.models import Job, ScanError, Status
 
 router = Router(tags=["jobs"])
 
@@ -29,21 +30,33 @@ router = Router(tags=["jobs"])
 JOB_ID = P(description="The job's id, as returned by a scan.")
 # A job's result lists this many file errors; `errors_total` counts them all.
 ERRORS_LISTED = 1000
+LISTED_ERRORS = "listed_file_errors"
 # States whose counters are a result worth reporting (timeout keeps its partial result too).
 HAS_RESULT = (Status.COMPLETE, Status.CANCELLED, Status.TIMEOUT)
+
+
+def with_file_errors(jobs: list[Job]) -> list[Job]:
+    """Load the listed file errors of every job with a result in one query, whatever their number."""
+    listed = ScanError.objects.only("job_id", "path", "message").order_by("id")[:ERRORS_LISTED]
+    prefetch_related_objects(
+        [job for job in jobs if job.status in HAS_RESULT],
+        # A sliced prefetch must land in an attribute of its own.
+        Prefetch("file_errors", listed, to_attr=LISTED_ERRORS),
+    )
+    return jobs
 
 
 def job_result(job: Job) -> JobResultOut | None:
     if job.status not in HAS_RESULT:
         return None
-    errors = job.file_errors.values_list("path", "message")[:ERRORS_LISTED]
     return JobResultOut(
         scanned=job.processed,
         new=job.new,
         updated=job.updated,
         skipped=job.skipped_total,
-        errors=[ScanErrorOut(path=path, error=message) for path, message in errors],
-        errors_total=job.file_errors.count(),
+        errors=[ScanErrorOut(path=e.path, error=e.message) for e in getattr(job, LISTED_ERRORS)],
+        # The counter is written with the rows, in one transaction: it is their count.
+        errors_total=job.error_count,
     )
 
 
@@ -72,7 +85,7 @@ def list_jobs(
 ) -> JobListOut:
     """Jobs, newest first."""
     jobs = services.list_jobs(status or None)
-    page = jobs[offset : offset + limit]
+    page = with_file_errors(list(jobs[offset : offset + limit]))
     return JobListOut(
         jobs=[job_json(job) for job in page], total=jobs.count(), limit=limit, offset=offset
     )
@@ -88,7 +101,7 @@ def job_detail(request: HttpRequest, job_id: PathEx[str, JOB_ID]) -> JobOut:
     job = None if pk is None else Job.objects.filter(pk=pk).first()
     if job is None:
         raise not_found(f"Job {job_id} not found")
-    return job_json(services.current(job))
+    return job_json(with_file_errors([services.current(job)])[0])
 
 
 @router.post(
@@ -106,4 +119,4 @@ def cancel_job(request: HttpRequest, job_id: PathEx[str, JOB_ID]) -> JobOut:
         raise not_found(f"Job {job_id} not found")
     if result.outcome is CancelOutcome.TERMINAL:
         raise ApiError(409, "ALREADY_TERMINAL", f"Job {job_id}: {result.message}")
-    return job_json(result.job)
+    return job_json(with_file_errors([result.job])[0])

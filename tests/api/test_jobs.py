@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from stoat.api import jobs as jobs_api
 from stoat.scans.models import TERMINAL, Job, Status
 from tests.api.conftest import add_scan_error, body, error_of
 from tests.conftest import make_job
@@ -194,3 +198,54 @@ def test_cancel_needs_a_post(api: Client) -> None:
     detail = error_of(api.get(f"/api/v1/jobs/{job.pk}/cancel"), 405)
     assert detail["code"] == "METHOD_NOT_ALLOWED"
     assert Job.objects.get(pk=job.pk).status == Status.PENDING
+
+
+def list_queries(api: Client, url: str) -> tuple[dict[str, Any], int]:
+    with CaptureQueriesContext(connection) as queries:
+        data = body(api.get(url))
+    return data, len(queries.captured_queries)
+
+
+def finished_jobs(count: int) -> None:
+    for _ in range(count):
+        job = make_job(status=Status.COMPLETE, found_final=True, error_count=2)
+        add_scan_error(job, f"{job.path}/a.mp4", "the video stream is damaged")
+        add_scan_error(job, f"{job.path}/b.mp4", "not a video file that can be read")
+
+
+def test_the_job_list_costs_the_same_queries_for_one_job_or_a_hundred(api: Client) -> None:
+    finished_jobs(1)
+    make_job(status=Status.RUNNING)
+    _, one = list_queries(api, "/api/v1/jobs?limit=100")
+    finished_jobs(99)
+    data, hundred = list_queries(api, "/api/v1/jobs?limit=100")
+
+    assert len(data["jobs"]) == 100
+    assert hundred == one
+    listed = [job["result"] for job in data["jobs"] if job["result"]]
+    assert len(listed) == 99
+    assert all(len(r["errors"]) == r["errors_total"] == 2 for r in listed)
+
+
+def test_the_job_list_lists_each_jobs_own_errors_up_to_the_limit(
+    api: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jobs_api, "ERRORS_LISTED", 2)
+    many = make_job(status=Status.COMPLETE, found_final=True, error_count=3)
+    for name in ("a", "b", "c"):
+        add_scan_error(many, f"/srv/{name}.mp4", f"bad {name}")
+    one = make_job(status=Status.FAILED, error_count=1)
+    add_scan_error(one, "/srv/x.mp4", "bad x")
+    other = make_job(status=Status.CANCELLED, found_final=True, error_count=1)
+    add_scan_error(other, "/srv/y.mp4", "bad y")
+
+    data = body(api.get("/api/v1/jobs"))
+
+    results = {job["job_id"]: job["result"] for job in data["jobs"]}
+    assert results[str(many.pk)]["errors"] == [
+        {"path": "/srv/a.mp4", "error": "bad a"},
+        {"path": "/srv/b.mp4", "error": "bad b"},
+    ]
+    assert results[str(many.pk)]["errors_total"] == 3
+    assert results[str(one.pk)] is None
+    assert results[str(other.pk)]["errors"] == [{"path": "/srv/y.mp4", "error": "bad y"}]
