@@ -134,21 +134,21 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "stoat.accounts.middleware.SecurityHeadersMiddleware",
+    "stoat.core.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After the session user is known: an API request may sign in with a Bearer token instead.
-    "stoat.accounts.middleware.BearerTokenMiddleware",
+    "stoat.accounts.token_auth.BearerTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Inside the user and messages middleware, so its page has the header and menu.
     "stoat.core.middleware.MethodNotAllowedPageMiddleware",
     # Last, so it sees the user from either the session or a token.
-    "stoat.accounts.middleware.LoginRequiredMiddleware",
+    "stoat.accounts.signin.LoginRequiredMiddleware",
 ]
 
 AUTHENTICATION_BACKENDS = ["stoat.accounts.backends.OneQueryModelBackend"]
@@ -249,10 +249,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Who may come in: every page needs a user, except these paths (and the static files).
+# Who may come in: every page needs a user, except views marked @login_not_required (and the
+# static files, which WhiteNoise answers first).
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "library:index"
-STOAT_PUBLIC_PATHS = ["/healthz"]
 # Requests under this prefix are the JSON API: 401 instead of a login redirect, Bearer tokens.
 STOAT_API_PREFIX = "/api/"
 # Failed sign-ins allowed per address and user name, and per address, before a lockout.

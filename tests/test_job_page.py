@@ -160,10 +160,10 @@ def test_a_running_scan_shows_its_latest_errors_oldest_first(client: Client) -> 
 def test_the_scan_page_lists_the_files_that_went_missing(client: Client, library_dir: Path) -> None:
     kept = make_clip(library_dir / "kept.mp4")
     gone = make_clip(library_dir / "gone.mp4")
-    run_here(lifecycle.create_scan(str(library_dir), True, enqueue=lambda job_id: None).job)
+    run_here(lifecycle.create_scan(str(library_dir), True).job)
     gone.unlink()
 
-    second = lifecycle.create_scan(str(library_dir), True, enqueue=lambda job_id: None).job
+    second = lifecycle.create_scan(str(library_dir), True).job
     run_here(second)
     second.refresh_from_db()
 

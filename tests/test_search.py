@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import Client
+from django.utils import timezone
 
 from stoat.library.models import Video, path_key
-from stoat.library.queries import library_videos
+from stoat.library.queries import SORT_KEYS, SortKey, library_videos
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +58,42 @@ def test_name_sort_ignores_case_and_breaks_ties_by_id() -> None:
     names = [(v.filename, v.pk) for v in library_videos(Video.objects.all(), sort="name")]
     assert names[0][0] == "A.mp4"
     assert [pk for _, pk in names[1:]] == [first.pk, second.pk]
+
+
+# Three videos whose name, age, duration and size each put them in another order (b is "B",
+# so a sort by name must ignore case).
+SORTED_BY = {"name": "abc", "added": "cab", "duration": "bca", "size": "acb"}
+
+
+@pytest.mark.parametrize("sort", SORT_KEYS)
+def test_every_sort_orders_the_page_and_the_api_alike(sort: SortKey, client: Client) -> None:
+    now = timezone.now()
+    filename = {"a": "a.mp4", "b": "B.mp4", "c": "c.mp4"}
+    for name in "abc":
+        video = add_video(
+            f"/srv/a/{filename[name]}",
+            duration=float(1 + SORTED_BY["duration"].index(name)),
+            size=1 + SORTED_BY["size"].index(name),
+        )
+        added = now - timedelta(days=3 - SORTED_BY["added"].index(name))
+        Video.objects.filter(pk=video.pk).update(created_at=added)
+    expected = [filename[name] for name in SORTED_BY[sort.lstrip("-")]]
+    if sort.startswith("-"):
+        expected.reverse()
+
+    api = client.get("/api/v1/videos", {"sort": sort}).json()
+    assert [v["filename"] for v in api["videos"]] == expected
+    page = client.get("/", {"sort": sort})
+    assert [v.filename for v in page.context["page"].object_list] == expected
+    assert page.context["sort"] == sort
+
+
+def test_an_unknown_sort_on_the_page_falls_back_to_name(client: Client) -> None:
+    add_video("/srv/a/b.mp4", size=1)
+    add_video("/srv/a/a.mp4", size=2)
+    page = client.get("/", {"sort": "-colour"})
+    assert [v.filename for v in page.context["page"].object_list] == ["a.mp4", "b.mp4"]
+    assert page.context["sort"] == "name"
 
 
 @pytest.mark.skipif(

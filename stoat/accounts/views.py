@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from stoat.accounts import throttle
 from stoat.accounts.forms import SignInForm
-from stoat.accounts.middleware import client_ip
+from stoat.core.http import client_ip
 
 logger = logging.getLogger("stoat.accounts")
 

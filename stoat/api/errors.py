@@ -53,8 +53,12 @@ def not_found(message: str) -> ApiError:
 
 
 def error_response(status: int, code: str, message: str) -> HttpResponse:
+    """Every error the API answers, from a view or from a middleware before any view."""
     body = json.dumps({"detail": {"code": code, "message": message}})
-    return HttpResponse(body, status=status, content_type="application/json; charset=utf-8")
+    response = HttpResponse(body, status=status, content_type="application/json; charset=utf-8")
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="stoat"'
+    return response
 
 
 def describe_validation_errors(errors: list[dict[str, Any]]) -> str:

@@ -36,7 +36,7 @@ HAS_RESULT = (Status.COMPLETE, Status.CANCELLED, Status.TIMEOUT)
 
 
 def with_file_errors(jobs: list[Job]) -> list[Job]:
-    """Load the listed file errors of every job with a result in one query, whatever their number."""
+    """Load the listed file errors of every job with a result, in one query for them all."""
     listed = ScanError.objects.only("job_id", "path", "message").order_by("id")[:ERRORS_LISTED]
     prefetch_related_objects(
         [job for job in jobs if job.status in HAS_RESULT],

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal, get_args
 
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
-from stoat.library.queries import DEFAULT_SORT as LIBRARY_DEFAULT_SORT
-from stoat.library.queries import SORTS
 from stoat.scans.models import Status
 
 # Ids are SQLite/PostgreSQL 64-bit integers: a larger number is no id (and would overflow).
@@ -22,11 +19,6 @@ MAX_OFFSET = 10**9
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 MAX_QUERY_LENGTH = 500
-
-SortKey = Literal["name", "-name", "added", "-added", "duration", "-duration", "size", "-size"]
-assert set(get_args(SortKey)) == set(SORTS), "the API's sort names are the library's"
-DEFAULT_SORT: SortKey = "name"
-assert DEFAULT_SORT == LIBRARY_DEFAULT_SORT
 
 
 def id_named(name: str) -> int | None:

@@ -13,7 +13,6 @@ from ninja import Status as Answer
 from stoat.api.errors import ApiError, not_found
 from stoat.api.schemas import (
     DEFAULT_LIMIT,
-    DEFAULT_SORT,
     MAX_LIMIT,
     MAX_OFFSET,
     MAX_QUERY_LENGTH,
@@ -22,7 +21,6 @@ from stoat.api.schemas import (
     FilterQuery,
     ScanIn,
     ScanStartOut,
-    SortKey,
     VideoListOut,
     VideoOut,
     VideoSearchOut,
@@ -31,7 +29,7 @@ from stoat.api.schemas import (
 from stoat.library.facets import count_facets
 from stoat.library.filters import FilterError, VideoFilters, parse_filters, unknown_libraries
 from stoat.library.models import Video
-from stoat.library.queries import library_videos
+from stoat.library.queries import DEFAULT_SORT, SortKey, library_videos
 from stoat.library.services import FileNotDeletable, delete_video
 from stoat.library.views import export_response, thumbnail_response
 from stoat.scans import services

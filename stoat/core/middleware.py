@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from stoat.accounts.middleware import is_api
+from stoat.core.http import is_api
 
 
 class MethodNotAllowedPageMiddleware:

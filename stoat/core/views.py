@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from stoat.core.health import check_broker, check_database, check_worker
 
 
+@login_not_required
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -20,7 +20,7 @@ from stoat.library.facets import count_facets
 from stoat.library.filters import FilterError, VideoFilters, parse_filters, unknown_libraries
 from stoat.library.folders import breadcrumbs, sub_folders, top_folder
 from stoat.library.models import Library, Video, VideoQuerySet
-from stoat.library.queries import DEFAULT_SORT, SORT_LABELS, library_videos
+from stoat.library.queries import DEFAULT_SORT, SORTS, is_sort_key, library_videos
 from stoat.library.stats import Group, LibraryStats, library_stats
 from stoat.library.templatetags.stoat_format import rate, size
 from stoat.scans.forms import ScanForm
@@ -44,9 +44,8 @@ def library(request: HtmxHttpRequest) -> HttpResponse:
 def library_page(request: HtmxHttpRequest, form: ScanForm, status: int = 200) -> HttpResponse:
     """The library, with the scan form as given (one with errors opens the scan panel)."""
     query = request.GET.get("q", "")[:500]
-    sort = request.GET.get("sort", DEFAULT_SORT)
-    if sort not in SORT_LABELS:
-        sort = DEFAULT_SORT
+    wanted = request.GET.get("sort", DEFAULT_SORT)
+    sort = wanted if is_sort_key(wanted) else DEFAULT_SORT
     show_missing = request.GET.get("missing") == "1"
     filters, filter_error = read_filters(request)
     if unknown_libraries(filters):
@@ -65,7 +64,7 @@ def library_page(request: HtmxHttpRequest, form: ScanForm, status: int = 200) ->
         "page": page,
         "query": query,
         "sort": sort,
-        "sorts": SORT_LABELS,
+        "sorts": {key: choice.label for key, choice in SORTS.items()},
         "show_missing": show_missing,
         "filters": filters,
         "filter_error": filter_error,
@@ -180,7 +179,7 @@ def export(request: HtmxHttpRequest, fmt: str) -> HttpResponse | StreamingHttpRe
     videos = library_videos(
         Video.objects.all(),
         query=request.GET.get("q", "")[:500],
-        sort=sort if sort in SORT_LABELS else DEFAULT_SORT,
+        sort=sort if is_sort_key(sort) else DEFAULT_SORT,
         show_missing=request.GET.get("missing") == "1",
         filters=filters,
     )
