@@ -13,7 +13,7 @@ from django.conf import LazySettings, settings
 
 from stoat.library.models import Video, VideoMove, name_key
 from stoat.library.probe import VideoFile, open_video
-from stoat.scans import lifecycle, scanner
+from stoat.scans import lifecycle, scanner, services
 from stoat.scans.models import Job, ScanArrival, Status
 from stoat.scans.runner import run_here
 from stoat.scans.walker import walk
@@ -333,7 +333,7 @@ def test_a_touched_file_is_read_again_in_place(library_dir: Path, probed: list[s
 def scan_through_the_queue(folder: Path, on_commit: Callable[..., Any]) -> Job:
     """Ask for a scan as the page does; `sync_tasks` runs each task it queues at once."""
     with on_commit(execute=True):
-        job = lifecycle.create_scan(str(folder)).job
+        job = services.start_scan(str(folder)).job
     job.refresh_from_db()
     return job
 
