@@ -79,7 +79,8 @@ def test_the_login_page_static_files_and_the_real_health_check_are_open(
     css = anon_client.get("/static/stoat/stoat.css")
     assert (css.status_code, css["Content-Type"].split(";")[0]) == (200, "text/css")
     health = anon_client.get("/healthz")
-    assert (health.status_code, health.json()["status"]) == (200, "ok")
+    # The database and the broker answer; no worker runs in this test.
+    assert (health.status_code, health.json()["status"]) == (200, "degraded")
 
 
 def test_the_admin_signs_in_through_stoats_login_page(anon_client: Client) -> None:
