@@ -1,4 +1,4 @@
-"""Browser journeys: a real stoat (`serve`: runserver + qcluster) driven by Debian's chromium."""
+"""Browser journeys: a real stoat (`serve`: gunicorn + qcluster) driven by Debian's chromium."""
 
 from __future__ import annotations
 

@@ -10,8 +10,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.serving import descendants, still_running
 
 REPO = Path(__file__).resolve().parents[2]
 USERNAME = "browser-admin"
@@ -125,6 +128,8 @@ def living_processes_in_group(pgid: int) -> list[str]:
 def stop_server(server: StoatServer, grace: float = 10.0) -> list[str]:
     """Ctrl-C `serve` as a user would; returns the processes that outlived it (then killed)."""
     process = server.process
+    # serve's children live in a process group of their own: find them by parentage.
+    tree = descendants(process.pid)
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
         try:
@@ -132,11 +137,19 @@ def stop_server(server: StoatServer, grace: float = 10.0) -> list[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+    def outliving() -> list[str]:
+        return living_processes_in_group(process.pid) + still_running(tree)
+
     deadline = time.monotonic() + grace
-    leftovers = living_processes_in_group(process.pid)
+    leftovers = outliving()
     while leftovers and time.monotonic() < deadline:
         time.sleep(0.2)
-        leftovers = living_processes_in_group(process.pid)
+        leftovers = outliving()
     if leftovers:
-        os.killpg(process.pid, signal.SIGKILL)
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        for pid in tree:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
     return leftovers
