@@ -49,6 +49,10 @@ STOAT_DATA_DIR = Path(os.environ.get("STOAT_DATA_DIR", BASE_DIR / "data")).resol
 # the first start made in the data folder. A weak one stops stoat here, saying how to fix it.
 SECRET_KEY = load_secret_key(os.environ, STOAT_DATA_DIR)
 STOAT_THUMB_DIR = STOAT_DATA_DIR / "thumbs"
+# Empty: stoat streams video files itself. A path such as "/_stoat_files": stoat answers with
+# X-Accel-Redirect to that prefix + the file's absolute path and nginx sends the bytes
+# (docs/deploy.md has the nginx location to pair with it).
+STOAT_ACCEL_REDIRECT = os.environ.get("STOAT_ACCEL_REDIRECT", "").rstrip("/")
 STOAT_VIDEO_EXTENSIONS = [
     ext.lower().lstrip(".")
     for ext in env_list(

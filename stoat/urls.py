@@ -17,6 +17,7 @@ library_urls = (
         path("stats/", library_views.stats_page, name="stats"),
         re_path(r"^export\.(?P<fmt>csv|json)$", library_views.export, name="export"),
         path("videos/<int:pk>/", library_views.video_detail, name="video"),
+        path("videos/<int:pk>/stream", library_views.stream, name="stream"),
         path("videos/<int:pk>/thumbnail.jpg", library_views.thumbnail, name="thumbnail"),
     ],
     "library",

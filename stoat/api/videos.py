@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from ninja import P, PathEx, Query, QueryEx, Router
 from ninja import Status as Answer
@@ -31,6 +31,7 @@ from stoat.library.filters import FilterError, VideoFilters, parse_filters, unkn
 from stoat.library.models import Video
 from stoat.library.queries import DEFAULT_SORT, SortKey, library_videos
 from stoat.library.services import FileNotDeletable, delete_video
+from stoat.library.stream import stream_response
 from stoat.library.views import export_response, thumbnail_response
 from stoat.scans import services
 from stoat.scans.models import Status
@@ -225,6 +226,34 @@ def video_detail(request: HttpRequest, video_id: PathEx[str, VIDEO_ID]) -> Video
 )
 def video_thumbnail(request: HttpRequest, video_id: PathEx[str, VIDEO_ID]) -> FileResponse:
     return thumbnail_response(get_video(video_id))
+
+
+VIDEO_FILE: dict[str, Any] = {
+    "responses": {
+        200: {
+            "description": "The whole file.",
+            "content": {"video/*": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        206: {
+            "description": "The byte range asked for with `Range`, as `Content-Range` says.",
+            "content": {"video/*": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        416: {"description": "The range starts past the end of the file."},
+    }
+}
+
+
+@router.get(
+    "/{video_id}/stream",
+    response={200: None, 206: None, 400: ErrorOut, 404: ErrorOut, 416: None, 422: ErrorOut},
+    openapi_extra=VIDEO_FILE,
+    summary="The video's file, with Range requests",
+)
+def video_stream(
+    request: HttpRequest, video_id: PathEx[str, VIDEO_ID]
+) -> HttpResponse | StreamingHttpResponse:
+    """The file of a known video: `Range` (one range), `If-Range`, 206 and 416 as HTTP says."""
+    return stream_response(request, get_video(video_id))
 
 
 @router.delete(

@@ -11,7 +11,7 @@ from django.http import FileResponse, Http404, HttpResponse, StreamingHttpRespon
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from stoat.core.http import HtmxHttpRequest
 from stoat.library.charts import Chart, bar_chart
@@ -22,6 +22,7 @@ from stoat.library.folders import breadcrumbs, sub_folders, top_folder
 from stoat.library.models import Library, Video, VideoQuerySet
 from stoat.library.queries import DEFAULT_SORT, SORTS, is_sort_key, library_videos
 from stoat.library.stats import Group, LibraryStats, library_stats
+from stoat.library.stream import content_type, playable, stream_response
 from stoat.library.templatetags.stoat_format import rate, size
 from stoat.scans.forms import ScanForm
 
@@ -189,7 +190,15 @@ def export(request: HtmxHttpRequest, fmt: str) -> HttpResponse | StreamingHttpRe
 @require_GET
 def video_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     video = get_object_or_404(Video, pk=pk)
-    return render(request, "library/video.html", {"video": video})
+    context = {"video": video, "playable": playable(video), "media_type": content_type(video)}
+    return render(request, "library/video.html", context)
+
+
+@require_safe
+def stream(request: HtmxHttpRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
+    """The video's file, with Range support for seeking; `?download=1` saves it instead."""
+    video = get_object_or_404(Video, pk=pk)
+    return stream_response(request, video, download=request.GET.get("download") == "1")
 
 
 def placeholder_path() -> str:
