@@ -20,7 +20,7 @@ PAGE, API = "page", "api"
 
 
 def scan(folder: Path) -> None:
-    run_here(lifecycle.create_scan(str(folder), enqueue=lambda job_id: None).job)
+    run_here(lifecycle.create_scan(str(folder)).job)
 
 
 @pytest.fixture
