@@ -117,6 +117,9 @@ STOAT_WATCH_SETTLE = env_float("STOAT_WATCH_SETTLE", 1.0)
 STOAT_WATCH_LEASE = env_float("STOAT_WATCH_LEASE", 30.0)
 # File-system events are gathered this long (ms) before the watcher looks at them.
 STOAT_WATCH_DEBOUNCE_MS = int(os.environ.get("STOAT_WATCH_DEBOUNCE_MS", "300"))
+# An errno name (ENOSPC, EMFILE): the watcher acts as if the system refused file-system events,
+# to try the fallback to polling where the real limit cannot be lowered.
+STOAT_WATCH_REFUSE_EVENTS = os.environ.get("STOAT_WATCH_REFUSE_EVENTS", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

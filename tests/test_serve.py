@@ -108,6 +108,7 @@ def test_serve_runs_the_web_server_and_a_worker_and_its_first_login_works(
     assert (
         "-m gunicorn" in children and "qcluster" in children and "stoat.core.guardian" in children
     )
+    assert "django watch" in children
     assert "runserver" not in children
     assert "stoat: stopped (SIGINT)" in out.getvalue()
     assert children_of(os.getpid()) == []
@@ -126,6 +127,7 @@ def test_serve_runs_a_production_server_and_a_signal_stops_every_child_within_10
     tree = descendants(serve.pid)
     commands = " | ".join(command_line(pid) for pid in children_of(serve.pid))
     assert f"-m {server}" in commands and "qcluster" in commands
+    assert "django watch" in commands
     assert "runserver" not in commands
 
     serve.send_signal(stop)

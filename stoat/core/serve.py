@@ -1,4 +1,4 @@
-"""What `manage.py serve` runs: the web server and the django-q2 cluster, checked before start."""
+"""What `manage.py serve` runs: web server, django-q2 cluster and watcher, checked first."""
 
 from __future__ import annotations
 
@@ -83,6 +83,8 @@ def children(plan: Plan) -> list[Child]:
     found = [
         Child(f"web server ({plan.server})", web_command(plan), env),
         Child("scan worker (qcluster)", django_command("qcluster"), env),
+        # Libraries keep themselves current: one watcher per host, leases decide per library.
+        Child("file watcher (watch)", django_command("watch"), env),
     ]
     return found[:1] if plan.web_only else found
 

@@ -236,6 +236,8 @@ class Scanner:
             recursive=job.recursive,
             extensions=settings.STOAT_VIDEO_EXTENSIONS,
             allowed_roots=settings.STOAT_SCAN_ROOTS,
+            # A library is kept current by itself, so it leaves out what its NAS keeps beside it.
+            skip_system=job.library_id is not None,
         ):
             if isinstance(item, WalkError):
                 if item.folder:

@@ -38,6 +38,17 @@ def describe_link_error(error: OSError) -> str | None:
     return None
 
 
+# Folders that NAS systems, sync tools and desktops keep beside media: never a library's videos.
+SYSTEM_FOLDERS = frozenset(
+    {"@eaDir", "#recycle", "#snapshot", "@Recycle", "__MACOSX", "lost+found"}
+)
+
+
+def is_system_name(name: str) -> bool:
+    """Hidden files and folders (`.stfolder`, `.Trash-1000`, `.AppleDouble`) and system folders."""
+    return name.startswith(".") or name in SYSTEM_FOLDERS
+
+
 def has_extension(name: str, extensions: frozenset[str]) -> bool:
     dot = name.rfind(".")
     return dot > 0 and name[dot + 1 :].lower() in extensions
@@ -60,8 +71,11 @@ def walk(
     recursive: bool = True,
     extensions: Iterable[str],
     allowed_roots: Iterable[str] = (),
+    skip_system: bool = False,
 ) -> Iterator[FileEntry | WalkError]:
     """Yield each regular video file under `root`, and an error for each place that can't be read.
+
+    With `skip_system` (library scans), hidden files and NAS system folders are passed over.
 
     Symbolic links are followed only when they resolve inside the allowed roots (or inside `root`
     when none are set), and each folder is entered once, so a link loop ends the descent.
@@ -87,6 +101,8 @@ def walk(
         try:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
+            if skip_system:
+                entries = [entry for entry in entries if not is_system_name(entry.name)]
         except OSError as error:
             yield WalkError(
                 folder, f"folder could not be listed: {describe_os_error(error, 'folder')}"
