@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from stoat.accounts import views as account_views
 from stoat.api.urls import urls as api_urls
 from stoat.core import views as core_views
+from stoat.library import copies as copy_views
 from stoat.library import library_views as libraries_views
 from stoat.library import views as library_views
 from stoat.scans import views as scan_views
@@ -19,6 +20,9 @@ library_urls = (
         path("videos/<int:pk>/", library_views.video_detail, name="video"),
         path("videos/<int:pk>/stream", library_views.stream, name="stream"),
         path("videos/<int:pk>/thumbnail.jpg", library_views.thumbnail, name="thumbnail"),
+        path("videos/<int:pk>/check-copies", copy_views.check_copies, name="check_copies"),
+        path("videos/<int:pk>/remove-copy", copy_views.remove_copy, name="remove_copy"),
+        path("duplicates/", copy_views.duplicates, name="duplicates"),
     ],
     "library",
 )

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 from django.conf import LazySettings, settings
+from django.test import Client
 
+from stoat.library.fingerprint import WHOLE_UP_TO
 from stoat.library.models import Video, VideoMove, name_key
 from stoat.library.probe import VideoFile, open_video
 from stoat.scans import lifecycle, scanner, services
@@ -79,6 +81,8 @@ def test_a_renamed_file_keeps_its_video_and_is_not_read_again(
     library_dir: Path, probed: list[str]
 ) -> None:
     clip = distinct_clip(library_dir / "holiday.mp4", 1)
+    # A tiny file: it is hashed whole.
+    assert clip.stat().st_size < WHOLE_UP_TO
     distinct_clip(library_dir / "other.mp4", 2)
     scan(library_dir)
     before = Video.objects.get(filename="holiday.mp4")
@@ -368,3 +372,29 @@ def test_a_move_across_two_batches_is_one_move(
     assert (job.moved, job.new, job.missing, job.processed, job.found) == (6, 3, 0, 9, 9)
     assert sorted(probed) == sorted(str(library_dir / "new" / f"v{n}.mp4") for n in (6, 7, 8))
     assert Video.objects.count() == 9
+
+
+def test_the_page_and_the_api_say_where_a_moved_file_was(library_dir: Path, client: Client) -> None:
+    clip = distinct_clip(library_dir / "a" / "x.mp4", 1)
+    scan(library_dir)
+    video = Video.objects.get()
+    middle = library_dir / "b" / "x.mp4"
+    middle.parent.mkdir()
+    clip.rename(middle)
+    scan(library_dir)
+    final = library_dir / "b" / "y.mp4"
+    middle.rename(final)
+    job = scan(library_dir)
+
+    page = client.get(f"/videos/{video.pk}/").content.decode()
+    assert f"This file was at <code>{middle}</code>" in page
+    assert f"<code>{clip}</code> → <code>{middle}</code>" in page
+    data = client.get(f"/api/v1/videos/{video.pk}").json()
+    assert (data["id"], data["path"], data["moved_from"]) == (video.pk, str(final), str(middle))
+    assert data["moved_at"] is not None
+    assert client.get(f"/api/v1/jobs/{job.pk}").json()["result"]["moved"] == 1
+    assert "<dt>Moved</dt><dd" in client.get(f"/jobs/{job.pk}/").content.decode()
+    assert list(video.moves.values_list("from_path", "to_path")) == [
+        (str(middle), str(final)),
+        (str(clip), str(middle)),
+    ]

@@ -8,7 +8,7 @@ from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 from ninja.operation import Operation
 
-from stoat.api import jobs, libraries, stats, videos
+from stoat.api import duplicates, jobs, libraries, stats, videos
 from stoat.api.auth import SessionOrToken, document_auth
 from stoat.api.docs import ServerRenderedDocs
 from stoat.api.errors import install_error_handlers, reject_unknown_query
@@ -48,3 +48,4 @@ api.add_router("/videos", videos.router)
 api.add_router("/jobs", jobs.router)
 api.add_router("/stats", stats.router)
 api.add_router("/libraries", libraries.router)
+api.add_router("/duplicates", duplicates.router)

@@ -57,6 +57,7 @@ def job_result(job: Job) -> JobResultOut | None:
         errors=[ScanErrorOut(path=e.path, error=e.message) for e in getattr(job, LISTED_ERRORS)],
         # The counter is written with the rows, in one transaction: it is their count.
         errors_total=job.error_count,
+        moved=job.moved,
     )
 
 

@@ -59,6 +59,17 @@ class VideoOut(Schema):
     missing: bool = Field(description="The last scan of its folder did not find the file.")
     created_at: datetime
     updated_at: datetime
+    fingerprint: str | None = Field(
+        description="Size and sampled content, hashed (XXH3-128): equal for copies of one file."
+    )
+    duplicates: list[int] = Field(
+        description="Ids of the other videos with the same size and fingerprint (probably copies)."
+    )
+    identical: list[int] = Field(
+        description="Those of `duplicates` confirmed identical by a hash of every byte."
+    )
+    moved_from: str | None = Field(description="Where the file was before its last move.")
+    moved_at: datetime | None = Field(description="When a scan noticed that move.")
 
 
 class VideoListOut(Schema):
@@ -132,6 +143,7 @@ class JobResultOut(Schema):
     skipped: int
     errors: list[ScanErrorOut]
     errors_total: int = Field(description="All file errors; `errors` lists the first 1000.")
+    moved: int = Field(description="Files found at a new path that kept their video (moves).")
 
 
 class JobOut(Schema):
@@ -155,5 +167,23 @@ class JobOut(Schema):
 class JobListOut(Schema):
     jobs: list[JobOut]
     total: int
+    limit: int
+    offset: int
+
+
+class DuplicateGroupOut(Schema):
+    size: int = Field(description="Bytes of each copy.")
+    fingerprint: str
+    videos: list[int] = Field(description="The copies' video ids.")
+    wasted: int = Field(description="Bytes the extra copies take.")
+    identical: bool = Field(
+        description="Every byte of every copy compared equal; false: probably identical."
+    )
+
+
+class DuplicateListOut(Schema):
+    groups: list[DuplicateGroupOut]
+    total: int
+    total_wasted: int
     limit: int
     offset: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from django.conf import settings
@@ -26,6 +27,7 @@ from stoat.api.schemas import (
     VideoSearchOut,
     id_named,
 )
+from stoat.library.duplicates import NotADuplicate, copy_ids, delete_copy
 from stoat.library.facets import count_facets
 from stoat.library.filters import FilterError, VideoFilters, parse_filters, unknown_libraries
 from stoat.library.models import Video
@@ -53,7 +55,9 @@ JPEG: dict[str, Any] = {
 }
 
 
-def video_json(video: Video) -> VideoOut:
+def video_json(video: Video, copies: list[tuple[int, bool]] | None = None) -> VideoOut:
+    if copies is None:
+        copies = copy_ids([video])[video.pk]
     thumbnail = str(settings.STOAT_THUMB_DIR / video.thumbnail) if video.thumbnail else None
     return VideoOut(
         id=video.pk,
@@ -76,7 +80,18 @@ def video_json(video: Video) -> VideoOut:
         missing=video.missing,
         created_at=video.created_at,
         updated_at=video.updated_at,
+        fingerprint=video.fingerprint or None,
+        duplicates=[pk for pk, _ in copies],
+        identical=[pk for pk, same in copies if same],
+        moved_from=video.moved_from or None,
+        moved_at=video.moved_at,
     )
+
+
+def videos_json(videos: Sequence[Video]) -> list[VideoOut]:
+    """A page of videos, their copies found in one query."""
+    copies = copy_ids(videos)
+    return [video_json(v, copies[v.pk]) for v in videos]
 
 
 def get_video(video_id: str) -> Video:
@@ -115,7 +130,7 @@ def list_videos(
     videos = library_videos(Video.objects.all(), sort=sort, filters=request_filters(request))
     page = videos[offset : offset + limit]
     return VideoListOut(
-        videos=[video_json(v) for v in page], total=videos.count(), limit=limit, offset=offset
+        videos=videos_json(list(page)), total=videos.count(), limit=limit, offset=offset
     )
 
 
@@ -176,7 +191,7 @@ def search_videos(
     videos = library_videos(Video.objects.all(), query=q, sort=sort)
     page = videos[offset : offset + limit]
     return VideoSearchOut(
-        videos=[video_json(v) for v in page],
+        videos=videos_json(list(page)),
         total=videos.count(),
         query=q,
         limit=limit,
@@ -272,6 +287,29 @@ def remove_video(
         delete_video(video, delete_file=delete_file)
     except PathNotAllowed as error:
         raise ApiError(403, "PATH_NOT_ALLOWED", str(error)) from error
+    except FileNotDeletable as error:
+        raise ApiError(409, "FILE_NOT_DELETABLE", str(error)) from error
+    return Answer(204, None)
+
+
+@router.delete(
+    "/{video_id}/copy",
+    response={204: None, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Delete one copy of a duplicated file",
+)
+def remove_copy(request: HttpRequest, video_id: PathEx[str, VIDEO_ID]) -> Answer[None]:
+    """Remove this video's file and its entry, only when another present file is identical.
+
+    Every byte of both files is compared first (409 NOT_A_DUPLICATE if none matches, so the
+    last copy always stays); only inside STOAT_SCAN_ROOTS (403 PATH_NOT_ALLOWED).
+    """
+    video = get_video(video_id)
+    try:
+        delete_copy(video)
+    except PathNotAllowed as error:
+        raise ApiError(403, "PATH_NOT_ALLOWED", str(error)) from error
+    except NotADuplicate as error:
+        raise ApiError(409, "NOT_A_DUPLICATE", str(error)) from error
     except FileNotDeletable as error:
         raise ApiError(409, "FILE_NOT_DELETABLE", str(error)) from error
     return Answer(204, None)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_safe
 
 from stoat.core.http import HtmxHttpRequest
 from stoat.library.charts import Chart, bar_chart
+from stoat.library.copies import render_video
 from stoat.library.export import FORMATS, export_stream
 from stoat.library.facets import count_facets
 from stoat.library.filters import FilterError, VideoFilters, parse_filters, unknown_libraries
@@ -22,7 +23,7 @@ from stoat.library.folders import breadcrumbs, sub_folders, top_folder
 from stoat.library.models import Library, Video, VideoQuerySet
 from stoat.library.queries import DEFAULT_SORT, SORTS, is_sort_key, library_videos
 from stoat.library.stats import Group, LibraryStats, library_stats
-from stoat.library.stream import content_type, playable, stream_response
+from stoat.library.stream import stream_response
 from stoat.library.templatetags.stoat_format import rate, size
 from stoat.scans.forms import ScanForm
 
@@ -189,9 +190,7 @@ def export(request: HtmxHttpRequest, fmt: str) -> HttpResponse | StreamingHttpRe
 
 @require_GET
 def video_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    video = get_object_or_404(Video, pk=pk)
-    context = {"video": video, "playable": playable(video), "media_type": content_type(video)}
-    return render(request, "library/video.html", context)
+    return render_video(request, get_object_or_404(Video, pk=pk))
 
 
 @require_safe

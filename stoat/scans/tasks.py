@@ -30,6 +30,21 @@ def enqueue_scan(job_id: int) -> None:
     async_task("stoat.scans.tasks.run_scan", job_id, task_name=f"scan-{job_id}")
 
 
+def enqueue_confirm(video_id: int) -> None:
+    """Hash a video and its copies in full on a worker (files may be large)."""
+    async_task("stoat.scans.tasks.confirm_copies", video_id, task_name=f"confirm-{video_id}")
+
+
+def confirm_copies(video_id: int) -> str:
+    from stoat.library.duplicates import confirm_group_of
+
+    video = Video.objects.filter(pk=video_id).first()
+    if video is None:
+        return "the video is gone"
+    group = confirm_group_of(video)
+    return f"{len(group.videos)} files hashed; identical: {group.confirmed}"
+
+
 def queued_tasks() -> int:
     """How many tasks wait in the broker; raises when the broker cannot be reached."""
     return int(get_broker().queue_size())

@@ -30,6 +30,8 @@ OPERATIONS = {
     ("put", "/api/v1/libraries/{library_id}"),
     ("delete", "/api/v1/libraries/{library_id}"),
     ("post", "/api/v1/libraries/{library_id}/scan"),
+    ("delete", "/api/v1/videos/{video_id}/copy"),
+    ("get", "/api/v1/duplicates"),
 }
 
 
@@ -114,6 +116,8 @@ def test_operation_ids_are_the_short_names_clients_generate_methods_from(client:
         "change_library",
         "delete_library",
         "scan_library_now",
+        "remove_copy",
+        "list_duplicates",
     }
 
 

@@ -88,6 +88,7 @@ def test_complete_job_has_its_result_with_file_errors(api: Client) -> None:
         "skipped": 3,
         "errors": [{"path": "/srv/videos/bad.mp4", "error": "the video stream is damaged"}],
         "errors_total": 1,
+        "moved": 0,
     }
     assert data["finished_at"] is not None
 

@@ -35,6 +35,11 @@ VIDEO_FIELDS = {
     "missing",
     "created_at",
     "updated_at",
+    "fingerprint",
+    "duplicates",
+    "identical",
+    "moved_from",
+    "moved_at",
 }
 
 
@@ -97,6 +102,8 @@ def test_one_video_has_every_field_with_its_values(api: Client, data_dir: Path) 
     created = datetime.fromisoformat(data["created_at"].replace("Z", "+00:00"))
     assert abs((created - video.created_at).total_seconds()) < 0.01
     assert datetime.fromisoformat(data["updated_at"].replace("Z", "+00:00")).tzinfo is not None
+    assert (data["fingerprint"], data["duplicates"], data["identical"]) == (None, [], [])
+    assert (data["moved_from"], data["moved_at"]) == (None, None)
 
 
 def test_video_without_audio_or_thumbnail_has_nulls(api: Client) -> None:
