@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 
 def scan(folder: Path) -> Job:
-    job = lifecycle.create_scan(str(folder), enqueue=lambda job_id: None).job
+    job = lifecycle.create_scan(str(folder)).job
     assert run_here(job) == Status.COMPLETE
     job.refresh_from_db()
     return job
