@@ -357,6 +357,11 @@ def run(options: argparse.Namespace, folder: Path) -> int:
         f"{name} {(cpu_after[name] - cpu_before[name]) / window:.2f}" for name in cpu_before
     )
     print(f"CPU cores used under load: {used} (of {os.cpu_count()})")
+    # CPU time per answer barely moves with other work on the machine, unlike latency.
+    answered = len(progress.latencies) + len(library.latencies)
+    if "web" in cpu_after and answered:
+        per_request = (cpu_after["web"] - cpu_before["web"]) / answered * 1000
+        print(f"web server CPU per answered request: {per_request:.2f} ms")
     quiet = (before.per_second + after.per_second) / 2
     kept = loaded.per_second / quiet if quiet else float("nan")
     print(
