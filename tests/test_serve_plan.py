@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from django.conf import LazySettings
 
-from stoat.core.serve import Plan, children, describe_broker, parse_addr, start_line, web_command
+from stoat.core.serve import (
+    Plan,
+    children,
+    describe_broker,
+    hosts_note,
+    parse_addr,
+    start_line,
+    web_command,
+)
 from stoat.core.startup import StartupError
 
 
@@ -86,3 +94,15 @@ def test_a_redis_broker_is_named_without_its_password(settings: LazySettings) ->
     settings.STOAT_BROKER_URL = "redis://:hunter2@redis.internal:6380/3"
 
     assert describe_broker() == "redis redis.internal:6380/3"
+
+
+def test_serving_other_machines_with_only_local_names_allowed_says_what_to_set(
+    settings: LazySettings,
+) -> None:
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+
+    assert hosts_note(plan()) is None
+    assert "ALLOWED_HOSTS=nas.local" in str(hosts_note(plan(host="0.0.0.0")))
+    assert "ALLOWED_HOSTS=192.168.1.5,nas.local" in str(hosts_note(plan(host="192.168.1.5")))
+    settings.ALLOWED_HOSTS = ["nas.local"]
+    assert hosts_note(plan(host="0.0.0.0")) is None

@@ -142,6 +142,21 @@ def describe_broker() -> str:
     return f"redis {parts.hostname}:{parts.port or 6379}{parts.path}"
 
 
+LOOPBACK_NAMES = {"127.0.0.1", "localhost", "[::1]", "::1"}
+
+
+def hosts_note(plan: Plan) -> str | None:
+    """What to set when serving other machines with only this machine's names allowed."""
+    allowed = set(settings.ALLOWED_HOSTS)
+    if plan.host in LOOPBACK_NAMES or "*" in allowed or not allowed <= LOOPBACK_NAMES:
+        return None
+    example = "nas.local" if plan.host in {"0.0.0.0", "::"} else f"{plan.host},nas.local"
+    return (
+        "stoat: other machines get 400 Bad Request until ALLOWED_HOSTS lists the names they use "
+        f"for this one, e.g. ALLOWED_HOSTS={example}"
+    )
+
+
 def start_line(plan: Plan) -> str:
     web = (
         "runserver (development, reloads on code changes)"

@@ -14,6 +14,7 @@ from stoat.core.serve import (
     SERVERS,
     Plan,
     children,
+    hosts_note,
     parse_addr,
     preflight,
     start_line,
@@ -58,6 +59,9 @@ class Command(BaseCommand):
         self.announce_first_user(plan.url)
         tree = Tree(children(plan))
         self.stdout.write(start_line(plan))
+        note = hosts_note(plan)
+        if note:
+            self.stdout.write(note)
         self.stdout.flush()
         ended = tree.run()
         if ended is None:
