@@ -75,7 +75,7 @@ def test_searching_sorting_and_paging_the_library_then_opening_a_video(
     search.fill("aardvark")
     expect(page.locator("#results .meta")).to_have_text("1 video matching “aardvark”")
     expect(pager).to_have_count(0)
-    cards.first.get_by_role("link").click()
+    cards.first.get_by_role("link").first.click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("aardvark-wide.mp4")
     facts = page.locator("dl.facts-table")

@@ -1,0 +1,289 @@
+"""Journey 6: the pages as a person meets them (issue 19): no dead ends, clear words, and every
+page at desktop and phone width in light and dark, kept as screenshots."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import cast
+
+import pytest
+from playwright.sync_api import Page, ViewportSize, expect
+
+from tests.browser.conftest import artifacts_folder, run_server
+from tests.browser.recorder import Recorder
+from tests.browser.server import PASSWORD, USERNAME, StoatServer
+from tests.browser.steps import (
+    JobState,
+    clip_folder,
+    has_ended,
+    horizontal_overflow,
+    is_reading,
+    read_job,
+    start_scan,
+    visit,
+    watch_job,
+)
+from tests.browser.test_accessibility import unlabelled_fields
+from tests.media import make_audio_file
+
+pytestmark = pytest.mark.browser
+
+DESKTOP = ViewportSize(width=1280, height=900)
+PHONE = ViewportSize(width=390, height=844)
+LARGE = 4000  # long enough to read for a few seconds: time left can be estimated
+
+
+def shoot(page: Page, name: str, *, ours: bool = True) -> None:
+    """Screenshots at 1280 and 390 px in light and dark; stoat's own pages never scroll
+    sideways on a phone and label every field."""
+    folder = artifacts_folder() / "pages"
+    folder.mkdir(parents=True, exist_ok=True)
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        for label, size in (("1280", DESKTOP), ("390", PHONE)):
+            page.set_viewport_size(size)
+            if ours:
+                assert horizontal_overflow(page) == 0, (name, label)
+                assert unlabelled_fields(page) == [], name
+            page.screenshot(path=str(folder / f"{name}-{label}-{scheme}.png"), full_page=True)
+    page.emulate_media(color_scheme="light")
+    page.set_viewport_size(DESKTOP)
+    # A full-page shot brings lazy thumbnails into view: let them arrive before moving on.
+    page.wait_for_load_state("networkidle")
+
+
+def heading(page: Page) -> str:
+    return page.get_by_role("heading", level=1).inner_text()
+
+
+def same_row(page: Page, *selectors: str) -> bool:
+    """Whether the elements' vertical middles line up (one row of the header)."""
+    middles = []
+    for selector in selectors:
+        box = page.locator(selector).first.bounding_box()
+        assert box is not None, selector
+        middles.append(box["y"] + box["height"] / 2)
+    return max(middles) - min(middles) < 12
+
+
+@pytest.fixture(scope="module")
+def open_stoat(browser_run_folder: Path) -> Iterator[StoatServer]:
+    """An app that may scan anywhere (scan root `/`): what it refuses, it refuses by itself."""
+    yield from run_server(Path(tempfile.mkdtemp(prefix="open-", dir=browser_run_folder)), Path("/"))
+
+
+def test_forms_lead_nowhere_dead_and_refuse_what_is_no_place_for_videos(
+    page: Page, open_stoat: StoatServer, media_root: Path, recorder: Recorder
+) -> None:
+    recorder.expect_status(400, "/jobs/new")
+    recorder.expect_status(405, "/jobs/1/cancel")
+    recorder.expect_status(404, "/videos/987654/")
+    visit(page, open_stoat, "/")
+
+    # 2: the kernel's own file system, refused on the page the form was on (1).
+    box = page.locator("details.scan-box")
+    if box.get_attribute("open") is None:
+        box.locator("summary").click()
+    page.get_by_label("Folder to scan").fill("/proc")
+    page.get_by_role("button", name="Scan", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "/proc is on the kernel's proc file system (/proc), which holds no videos"
+    )
+    assert heading(page) == "Library"
+    expect(page.get_by_label("Folder to scan")).to_have_value("/proc")
+
+    # 1: the address the form was sent to opens the form (a reload, a bookmark, a new tab).
+    page.goto(open_stoat.url + "/jobs/new")
+    assert heading(page) == "Scan a folder"
+    shoot(page, "scan-form")
+
+    # 2: a whole system is scanned only when the person says so.
+    page.get_by_label("Folder to scan").fill("/")
+    page.get_by_role("button", name="Scan", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("/ is a whole system's root file system")
+    assert heading(page) == "Scan a folder"
+    shoot(page, "scan-form-confirm")
+    system = media_root / f"old-laptop-{uuid.uuid4().hex[:8]}"
+    for name in ("etc", "usr", "bin"):
+        (system / name).mkdir(parents=True)
+    page.get_by_label("Folder to scan").fill(str(system))
+    page.get_by_role("button", name="Scan", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("is a whole system's root file system")
+    page.get_by_label("Yes, scan all of it").check()
+    page.get_by_role("button", name="Scan", exact=True).click()
+    page.wait_for_url("**/jobs/*/")
+    assert watch_job(page)[-1].status == "complete"
+
+    # 3: a path longer than the system allows is called too long and does not widen the page.
+    page.goto(open_stoat.url + "/jobs/")
+    page.get_by_label("Folder to scan").fill("/" + "a" * 4300)
+    page.get_by_role("button", name="Scan", exact=True).click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "The path is too long: 4,301 bytes, and this system's limit is 4,095."
+    )
+    for size in (DESKTOP, PHONE):
+        page.set_viewport_size(size)
+        assert horizontal_overflow(page) == 0
+        height = cast(int, page.evaluate("() => document.documentElement.scrollHeight"))
+        assert height < 2500, height
+    page.set_viewport_size(DESKTOP)
+    shoot(page, "scans-long-path-error")
+
+    # 8: stoat's own error pages, each with a way back.
+    page.goto(open_stoat.url + "/jobs/1/cancel")
+    assert heading(page) == "This address is not a page to open"
+    shoot(page, "error-405")
+    page.goto(open_stoat.url + "/videos/987654/")
+    assert heading(page) == "There is nothing here"
+    shoot(page, "error-404")
+    page.get_by_role("link", name="Go to the library").click()
+    assert heading(page) == "Library"
+    icon = page.request.get(open_stoat.url + "/favicon.ico")
+    assert icon.ok and icon.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_signing_in_with_a_wrong_password_then_changing_it(
+    page: Page, open_stoat: StoatServer
+) -> None:
+    page.goto(open_stoat.url + "/accounts/login/")
+    shoot(page, "sign-in")
+    page.get_by_label("User name").fill(USERNAME)
+    page.get_by_label("Password").fill("not-the-password")
+    with page.expect_response("**/accounts/login/") as answer:
+        page.get_by_role("button", name="Sign in").click()
+    assert answer.value.status == 200
+    alert = page.get_by_role("alert")
+    expect(alert).to_have_text("That user name and password do not match. Both are case-sensitive.")
+    shoot(page, "sign-in-wrong-password")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    assert heading(page) == "Library"
+
+    # 13: at phone width the header is one row; the user menu folds away.
+    page.set_viewport_size(PHONE)
+    assert same_row(page, ".brand", ".top nav a", ".user-menu summary")
+    expect(page.get_by_role("link", name="Change password")).to_be_hidden()
+    page.locator(".user-menu summary").click()
+    shoot(page, "user-menu-open")
+    page.get_by_role("link", name="Change password").click()
+    assert heading(page) == "Change your password"
+    shoot(page, "password-change")
+    new_password = PASSWORD + "-changed"
+    page.get_by_label("Old password").fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill(new_password)
+    page.get_by_label("New password confirmation").fill(new_password)
+    page.get_by_role("button", name="Change password").click()
+    # 7: messages share one style.
+    message = page.locator(".messages .message.success")
+    expect(message).to_have_text("Your password is changed.")
+    background = message.evaluate("el => getComputedStyle(el).backgroundColor")
+    assert background not in ("rgba(0, 0, 0, 0)", "transparent"), background
+    shoot(page, "library-with-message")
+
+
+def test_every_page_at_both_widths_with_a_scan_read_again_and_its_missing_files(
+    page: Page, stoat: StoatServer, media_root: Path
+) -> None:
+    folder = clip_folder(media_root, f"tour-{uuid.uuid4().hex[:6]}", 60, prefix="take")
+    (folder / "empty.mp4").write_bytes(b"")
+    (folder / "garbage-1.mp4").write_bytes(b"not a video" * 50)
+    (folder / "garbage-2.mp4").write_bytes(b"still not a video" * 50)
+    make_audio_file(folder / "memo.mp4")
+    visit(page, stoat, "/jobs/")
+    first = start_scan(page, folder)
+    assert watch_job(page)[-1].status == "complete"
+    (folder / "take-0007.mp4").unlink()
+    (folder / "take-0042.mp4").unlink()
+
+    # 6: scan again from the scan's page; it lists what went missing and groups the errors.
+    page.get_by_role("button", name="Scan again").click()
+    page.wait_for_url(f"**/jobs/{first + 1}/")
+    last = watch_job(page)[-1]
+    assert (last.status, last.count("Missing"), last.count("Unchanged")) == ("complete", 2, 58)
+    missing = page.locator(".missing-files li")
+    expect(missing).to_have_text([str(folder / "take-0007.mp4"), str(folder / "take-0042.mp4")])
+    expect(page.locator("table.reasons")).to_be_visible()
+    page.evaluate("() => window.scrollTo(0, 0)")
+    shoot(page, "job-complete")
+
+    page.goto(stoat.url + "/jobs/")
+    shoot(page, "scans")
+    # 14: on a phone the Scans table keeps Errors and drops the lesser columns first.
+    page.set_viewport_size(PHONE)
+    table = page.locator("table.jobs")
+    for column in ("#", "Folder", "Status", "Errors"):
+        expect(table.get_by_role("columnheader", name=column, exact=True)).to_be_visible()
+    for column in ("Updated", "Unchanged", "Created", "New"):
+        expect(table.get_by_role("columnheader", name=column, exact=True)).to_be_hidden()
+    page.set_viewport_size(DESKTOP)
+
+    visit(page, stoat, f"/?q={folder.name}")
+    # 17: page numbers and a jump to a page.
+    pager = page.get_by_role("navigation", name="Pages")
+    expect(pager.get_by_role("link", name="Page 2")).to_be_visible()
+    shoot(page, "library")
+    pager.get_by_label("Go to page").fill("2")
+    pager.get_by_role("button", name="Go").click()
+    expect(pager).to_contain_text("Page 2 of 2")
+    shoot(page, "library-page-2")
+    page.goto(stoat.url + f"/?q={folder.name}-nothing")
+    shoot(page, "library-no-match")
+    page.goto(stoat.url + f"/?q={folder.name}")
+    page.locator("#results li.card").first.get_by_role("link").first.click()
+    shoot(page, "video")
+
+    page.goto(stoat.url + "/api/v1/docs")
+    shoot(page, "api-docs")
+    page.goto(stoat.url + "/stats/")
+    shoot(page, "stats", ours=False)
+    for path, name in (
+        ("/admin/", "admin"),
+        ("/admin/scans/job/", "admin-jobs"),
+        (f"/admin/scans/job/{first}/change/", "admin-job"),
+        ("/admin/library/video/", "admin-videos"),
+    ):
+        page.goto(stoat.url + path)
+        expect(page.locator("#site-name")).to_have_text("stoat")
+        shoot(page, name, ours=False)
+
+
+def test_a_long_scan_shows_time_left_and_a_cancelled_one_continues(
+    page: Page, stoat: StoatServer, media_root: Path
+) -> None:
+    folder = clip_folder(media_root, f"long-{uuid.uuid4().hex[:6]}", LARGE)
+    visit(page, stoat, "/")
+    job_id = start_scan(page, folder)
+
+    # 6: once reading has gone on for a moment, a time left and the reading speed.
+    def estimated(state: JobState) -> bool:
+        return has_ended(state) or (
+            is_reading(state) and state.stats.get("Time left", "–") != "–"
+        )
+
+    state = watch_job(page, until=estimated)[-1]
+    assert state.stats["Time left"].startswith(("about", "a few")), state.stats
+    assert state.stats["Reading speed"].endswith("files/s"), state.stats
+    # 16: "334 / 1,800 (18%)" on one line, with room around Cancel scan.
+    done = page.locator("dd.done")
+    box = done.bounding_box()
+    line = float(done.evaluate("el => parseFloat(getComputedStyle(el).lineHeight)"))
+    assert box is not None and box["height"] < line * 1.5, (box, line)
+    shoot(page, "job-running")
+
+    page.get_by_role("button", name="Cancel scan").click()
+    assert watch_job(page)[-1].status == "cancelled"
+    # 6: a cancelled scan's bar is no longer the active blue but the warning amber (--warn).
+    bar = page.locator("section.job progress")
+    assert bar.evaluate("el => getComputedStyle(el).accentColor") == "rgb(168, 107, 0)"
+    shoot(page, "job-cancelled")
+    read_before = read_job(page).count("New")
+
+    page.get_by_role("button", name="Continue scan").click()
+    page.wait_for_url(f"**/jobs/{job_id + 1}/")
+    last = watch_job(page)[-1]
+    assert last.status == "complete"
+    assert last.count("Unchanged") == read_before
+    assert last.count("New") == LARGE - read_before
