@@ -259,9 +259,7 @@ def test_a_long_scan_shows_time_left_and_a_cancelled_one_continues(
 
     # 6: once reading has gone on for a moment, a time left and the reading speed.
     def estimated(state: JobState) -> bool:
-        return has_ended(state) or (
-            is_reading(state) and state.stats.get("Time left", "–") != "–"
-        )
+        return has_ended(state) or (is_reading(state) and state.stats.get("Time left", "–") != "–")
 
     state = watch_job(page, until=estimated)[-1]
     assert state.stats["Time left"].startswith(("about", "a few")), state.stats
