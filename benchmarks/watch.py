@@ -156,13 +156,13 @@ def main(argv: list[str]) -> int:
             events = latencies(videos / "incoming", hd, count, thumbs)
             say(figures("events: copy end → row + thumbnail", events, 3.0))
 
-            staging = base / "burst"
-            staging.mkdir()
-            for index in range(burst):
-                shutil.copyfile(small[index % len(small)], staging / f"burst{index:04d}.mp4")
             before = set(Job.objects.filter(library=library).values_list("pk", flat=True))
+            (videos / "burst").mkdir()
             dropped = time.perf_counter()
-            shutil.move(str(staging), str(videos / "burst"))
+            # Copied straight into the watched folder, one after another, as from a camera card.
+            for index in range(burst):
+                shutil.copyfile(small[index % len(small)], videos / "burst" / f"b{index:04d}.mp4")
+            copied = time.perf_counter() - dropped
             from stoat.library.models import Video
 
             wait(
@@ -174,8 +174,9 @@ def main(argv: list[str]) -> int:
             took = time.perf_counter() - dropped
             scans = Job.objects.filter(library=library).exclude(pk__in=before).count()
             say(
-                f"burst: {burst} files dropped at once → {scans} scan(s), all indexed in "
-                f"{took:.1f} s ({burst / took:.1f} files/s) (target: one or a few scans: "
+                f"burst: {burst} files copied in ({copied:.1f} s of copying) → {scans} scan(s), "
+                f"all indexed {took:.1f} s after the first copy began ({burst / took:.1f} files/s) "
+                f"(target: one or a few scans: "
                 f"{'met' if scans <= 3 else 'MISSED'})"
             )
 

@@ -40,13 +40,13 @@ def take(library_id: int, holder: str) -> bool:
     free |= Q(heartbeat_at__lt=now - stale_before())
     current = WatchLease.objects.filter(library_id=library_id).values_list("holder", flat=True)
     previous = current.first()
-    if previous and dead_here(previous, holder):
-        free |= Q(holder=previous)
-    won = WatchLease.objects.filter(free, library_id=library_id).update(
-        holder=holder, heartbeat_at=now, taken_at=now, mode="", reason=""
-    )
-    if won:
-        return True
+    if previous is not None:
+        if previous and dead_here(previous, holder):
+            free |= Q(holder=previous)
+        won = WatchLease.objects.filter(free, library_id=library_id).update(
+            holder=holder, heartbeat_at=now, taken_at=now, mode="", reason=""
+        )
+        return won == 1
     try:
         with transaction.atomic():
             WatchLease.objects.create(library_id=library_id, holder=holder, heartbeat_at=now)
