@@ -20,13 +20,20 @@ def record_failure(job_id: int, error: BaseException) -> Status:
 
 
 def run_here(
-    job: Job, *, stop: StopCheck | None = None, on_progress: ProgressHook | None = None
+    job: Job,
+    *,
+    stop: StopCheck | None = None,
+    on_progress: ProgressHook | None = None,
+    processes: int = 1,
 ) -> Status | None:
-    """Claim, scan and conclude `job` here; None when it was not ours to run or ended elsewhere."""
+    """Claim, scan and conclude `job` here; None when it was not ours to run or ended elsewhere.
+
+    With `processes` > 1 the files are read by that many reader processes.
+    """
     if not lifecycle.claim(job.pk):
         return None
     job.refresh_from_db()
-    scanner = Scanner(job, stop=stop, on_progress=on_progress)
+    scanner = Scanner(job, stop=stop, on_progress=on_progress, processes=processes)
     try:
         scanner.run()
     except JobEnded:

@@ -30,7 +30,7 @@ from stoat.library.probe import (
     open_video,
 )
 from stoat.library.thumbnails import thumbnail_name, write_thumbnail
-from stoat.scans import lifecycle, reconcile
+from stoat.scans import lifecycle, parallel, reconcile
 from stoat.scans.models import Job, Phase, ScanArrival, Status
 from stoat.scans.steps import (
     OutOfTime,
@@ -65,6 +65,10 @@ class SetAside(Exception):
     def __init__(self, arrival: ScanArrival) -> None:
         super().__init__(arrival.path)
         self.arrival = arrival
+
+    def __reduce__(self) -> tuple[type[SetAside], tuple[ScanArrival]]:
+        # Sent back whole from a reader process.
+        return SetAside, (self.arrival,)
 
 
 @dataclass
@@ -167,8 +171,11 @@ class Scanner:
         *,
         stop: StopCheck | None = None,
         on_progress: ProgressHook | None = None,
+        processes: int = 1,
     ) -> None:
         self.job = job
+        # Reader processes: more than one only for a scan run in the foreground.
+        self.processes = processes
         self.local_stop = stop
         self.on_progress = on_progress
         self.interval = settings.STOAT_PROGRESS_INTERVAL
@@ -308,11 +315,14 @@ class Scanner:
         )
 
     # -- phase 3: read -------------------------------------------------------------------------
-    def read(self, items: Iterable[ReadItem], counted: bool = False) -> None:
+    def read(self, items: Sequence[ReadItem], counted: bool = False) -> None:
         """Read each file, stopping before the next one once asked to; flushes what it read."""
         token = reader_steps.set(self.run_step)
         try:
-            self.read_each(items, counted)
+            if self.processes > 1 and len(items) >= parallel.MIN_FILES:
+                parallel.read_in_processes(self, items, self.processes, counted)
+            else:
+                self.read_each(items, counted)
         except ReadersStalled:
             self.flush()  # what was read before the disk stalled is kept
             raise
@@ -330,35 +340,44 @@ class Scanner:
             self.read(items, counted=True)
 
     def read_each(self, items: Iterable[ReadItem], counted: bool = False) -> None:
-        job_id = self.job.pk
-        counts = self.buffer.counts
         for item in items:
             if self.should_stop():
                 break
             self.buffer.current_file = display_path(item.path)
             try:
-                self.buffer.videos.append(read_video(item))
-                counts["updated" if item.existing else "new"] += 1
-            except SetAside as aside:
-                aside.arrival.job_id = job_id
-                self.buffer.arrivals.append(aside.arrival)
+                outcome: Video | Exception = read_video(item)
             except OutOfTime:
                 self.stopped = True
                 break
             except (JobEnded, ReadersStalled):
                 raise
-            except NotAVideo as reason:
-                log.info("skipped %s: %s", display_path(item.path), reason)
-                counts["skipped"] += 1
-            except ProbeError as error:
-                self.buffer.add_error(job_id, item.path, str(error))
+            except (SetAside, NotAVideo, ProbeError) as reason:
+                outcome = reason
             except Exception as error:  # a reader bug must not end the whole scan
                 log.exception("unexpected error reading %s", item.path)
-                self.buffer.add_error(job_id, item.path, f"unexpected error: {error}")
-            if not counted:
-                counts["processed"] += 1
-            self.files_read += 1
-            self.maybe_flush()
+                outcome = error
+            self.record(item, outcome, counted)
+
+    def record(self, item: ReadItem, outcome: Video | Exception, counted: bool = False) -> None:
+        """Count and buffer what reading one file gave: its row, or why it has none."""
+        counts = self.buffer.counts
+        if isinstance(outcome, Video):
+            self.buffer.videos.append(outcome)
+            counts["updated" if item.existing else "new"] += 1
+        elif isinstance(outcome, SetAside):
+            outcome.arrival.job_id = self.job.pk
+            self.buffer.arrivals.append(outcome.arrival)
+        elif isinstance(outcome, NotAVideo):
+            log.info("skipped %s: %s", display_path(item.path), outcome)
+            counts["skipped"] += 1
+        elif isinstance(outcome, ProbeError):
+            self.buffer.add_error(self.job.pk, item.path, str(outcome))
+        else:
+            self.buffer.add_error(self.job.pk, item.path, f"unexpected error: {outcome}")
+        if not counted:
+            counts["processed"] += 1
+        self.files_read += 1
+        self.maybe_flush()
 
     def outcome(self) -> Status:
         if self.timed_out:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -46,6 +47,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--queue", action="store_true", help="hand the scan to the workers and print its id"
         )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=os.cpu_count() or 1,
+            help="reader processes in the foreground (default: one per core)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -62,7 +69,9 @@ class Command(BaseCommand):
             return
         if not start.created:
             raise CommandError(f"A scan covering {job.path} is already active: job {job.pk}.")
-        self.stdout.write(f"scan #{job.pk} of {job.path}")
+        processes = max(1, options["processes"])
+        readers = f"{processes} reader process{'' if processes == 1 else 'es'}"
+        self.stdout.write(f"scan #{job.pk} of {job.path}, {readers}")
         interrupted = False
 
         def on_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -86,7 +95,9 @@ class Command(BaseCommand):
                     self.stdout.write(progress_line(current))
 
         try:
-            outcome = run_here(job, stop=lambda: interrupted, on_progress=on_progress)
+            outcome = run_here(
+                job, stop=lambda: interrupted, on_progress=on_progress, processes=processes
+            )
         finally:
             signal.signal(signal.SIGINT, previous)
         job.refresh_from_db()
