@@ -35,6 +35,12 @@ def name_key(filename: str) -> str:
     return DIGITS.sub(number, filename.casefold())[:NAME_KEY_LENGTH]
 
 
+def storable_inode(inode: int) -> int | None:
+    """An inode number as the signed 64-bit column holds it (the top bit of a rare huge one is
+    dropped: it only breaks ties between candidates)."""
+    return inode & (2**63 - 1) or None
+
+
 def display_path(path: str) -> str:
     """The path as text that any database stores: bytes that are not UTF-8 are shown escaped."""
     return os.fsencode(path).decode("utf-8", errors="backslashreplace")

@@ -18,8 +18,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from stoat.library.backfill import Backfill, fingerprint_one
 from stoat.library.fingerprint import Fingerprint, fingerprint_file
-from stoat.library.models import Video, display_path, name_key, path_key
+from stoat.library.models import Video, display_path, name_key, path_key, storable_inode
 from stoat.library.probe import (
     NotAVideo,
     ProbeError,
@@ -112,11 +113,6 @@ def video_row(
 def thumbnail_then_close(video: VideoFile, dest: Path) -> None:
     with video:
         write_thumbnail(video, dest, settings.STOAT_THUMB_SIZE)
-
-
-def storable_inode(inode: int) -> int | None:
-    # A signed 64-bit column: the top bit of a rare huge inode number is dropped.
-    return inode & (2**63 - 1) or None
 
 
 def take_fingerprint(path: str) -> Fingerprint:
@@ -398,12 +394,25 @@ class Scanner:
 
 
 def mark_maybe_moved(items: list[ReadItem]) -> list[ReadItem]:
-    """Flag the files whose size some fingerprinted video has: only these may be moves."""
+    """Flag the files whose size some fingerprinted video has: only these may be moves.
+
+    A video stored before fingerprints existed gets one now if a file of its size turned up
+    (the only time it is needed), so that file is recognised as its copy.
+    """
     sizes = sorted({item.size for item in items})
     known: set[int] = set()
     for start in range(0, len(sizes), 500):
-        rows = Video.objects.filter(size__in=sizes[start : start + 500]).exclude(fingerprint="")
-        known.update(rows.values_list("size", flat=True).distinct())
+        rows = Video.objects.filter(size__in=sizes[start : start + 500])
+        for size, print_ in rows.values_list("size", "fingerprint").distinct():
+            if print_:
+                known.add(size)
+        unprinted = rows.present().filter(fingerprint="").exclude(size__in=known)
+        progress = Backfill()
+        for video in unprinted.only("pk", "path", "path_key", "size", "mtime_ns"):
+            before = progress.fingerprinted
+            fingerprint_one(video, progress)
+            if progress.fingerprinted > before:
+                known.add(video.size)
     if not known:
         return items
     return [item._replace(maybe_moved=True) if item.size in known else item for item in items]
