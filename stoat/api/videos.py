@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from ninja import P, PathEx, Query, QueryEx, Router
@@ -32,7 +31,7 @@ from stoat.library.facets import count_facets
 from stoat.library.filters import FilterError, VideoFilters, parse_filters, unknown_libraries
 from stoat.library.models import Video
 from stoat.library.queries import DEFAULT_SORT, SortKey, library_videos
-from stoat.library.services import FileNotDeletable, delete_video
+from stoat.library.services import FileNotDeletable, delete_video, thumbnail_file
 from stoat.library.stream import stream_response
 from stoat.library.views import export_response, thumbnail_response
 from stoat.scans import services
@@ -58,7 +57,8 @@ JPEG: dict[str, Any] = {
 def video_json(video: Video, copies: list[tuple[int, bool]] | None = None) -> VideoOut:
     if copies is None:
         copies = copy_ids([video])[video.pk]
-    thumbnail = str(settings.STOAT_THUMB_DIR / video.thumbnail) if video.thumbnail else None
+    path = thumbnail_file(video)
+    thumbnail = None if path is None else str(path)
     return VideoOut(
         id=video.pk,
         path=video.path,

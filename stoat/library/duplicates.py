@@ -15,7 +15,12 @@ from django.db.models import Count, F
 
 from stoat.library.fingerprint import content_hash
 from stoat.library.models import Video
-from stoat.library.services import FileNotDeletable, deletable_file, delete_video, file_on_disk
+from stoat.library.services import (
+    FileNotDeletable,
+    check_deletable,
+    delete_video,
+    file_on_disk,
+)
 
 
 @dataclass(frozen=True)
@@ -166,7 +171,7 @@ def delete_copy(video: Video) -> Video:
     Only inside STOAT_SCAN_ROOTS (PathNotAllowed), only when another present file was confirmed
     byte for byte identical right now (NotADuplicate), so the last copy is never removed.
     """
-    deletable_file(video)  # refuses before any hashing when the file may not be removed
+    check_deletable(video)  # refuses before any hashing when the file may not be removed
     confirm_group_of(video)
     # A copy hashed earlier counts while its file is still as it was hashed.
     kept = [c for c in identical_copies(video) if unchanged_on_disk(c)]

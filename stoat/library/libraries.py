@@ -6,8 +6,8 @@ import os
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
@@ -17,6 +17,7 @@ from stoat.library.models import (
     Library,
     WatchMode,
 )
+from stoat.library.services import thumbnail_file
 from stoat.scans import lifecycle, services
 from stoat.scans.lifecycle import ScanStart
 from stoat.scans.models import Origin
@@ -198,17 +199,18 @@ def remove_library(library: Library, *, forget_videos: bool) -> int:
         "pk", flat=True
     ):
         lifecycle.request_cancel(job_id)
-    thumbnails: list[str] = []
+    thumbnails: list[Path] = []
     forgotten = 0
     with transaction.atomic():
         if forget_videos:
             videos = library.videos()
-            thumbnails = [name for name in videos.values_list("thumbnail", flat=True) if name]
+            found = (thumbnail_file(video) for video in videos.only("thumbnail"))
+            thumbnails = [path for path in found if path is not None]
             forgotten, _ = videos.delete()
         remove_library_schedule(library.pk)
         library.delete()
-    for name in thumbnails:
-        (settings.STOAT_THUMB_DIR / name).unlink(missing_ok=True)
+    for path in thumbnails:
+        path.unlink(missing_ok=True)
     return forgotten
 
 

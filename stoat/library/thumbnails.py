@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -59,6 +60,15 @@ class Pick:
 def thumbnail_name(key: str) -> str:
     """Where a video's thumbnail lives, relative to the thumbnail folder."""
     return f"{key[:2]}/{key}.jpg"
+
+
+# Every name thumbnail_name makes from a key (a SHA-256 in hex), and nothing else.
+THUMBNAIL_NAME = re.compile(r"([0-9a-f]{2})/\1[0-9a-f]{62}\.jpg")
+
+
+def is_thumbnail_name(name: str) -> bool:
+    """Whether a stored name is one stoat writes: relative, no `..`, inside the thumbnail folder."""
+    return THUMBNAIL_NAME.fullmatch(name) is not None
 
 
 def seek_target(duration: float | None) -> float:

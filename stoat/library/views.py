@@ -3,7 +3,6 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.contrib.staticfiles import finders
 from django.core.paginator import Page, Paginator
@@ -22,6 +21,7 @@ from stoat.library.filters import FilterError, VideoFilters, parse_filters, unkn
 from stoat.library.folders import breadcrumbs, sub_folders, top_folder
 from stoat.library.models import Library, Video, VideoQuerySet
 from stoat.library.queries import DEFAULT_SORT, SORTS, is_sort_key, library_videos
+from stoat.library.services import thumbnail_file
 from stoat.library.stats import Group, LibraryStats, library_stats
 from stoat.library.stream import stream_response
 from stoat.library.templatetags.stoat_format import rate, size
@@ -209,8 +209,8 @@ def placeholder_path() -> str:
 
 def thumbnail_response(video: Video) -> FileResponse:
     """The video's JPEG, found by id and never by a path from the request; else the placeholder."""
-    if video.thumbnail:
-        path = settings.STOAT_THUMB_DIR / video.thumbnail
+    path = thumbnail_file(video)
+    if path is not None:
         try:
             response = FileResponse(path.open("rb"), content_type="image/jpeg")
         except OSError:
