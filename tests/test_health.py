@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import re
 import socket
 from collections.abc import Iterator
@@ -82,16 +83,51 @@ def test_healthz_is_503_naming_the_broker_when_it_does_not_answer(
 
 
 def test_healthz_is_503_naming_the_database_when_it_does_not_answer(
-    client: Client, database_down: None
+    client: Client, database_down: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    response = client.get("/healthz")
+    with caplog.at_level(logging.WARNING, logger="stoat.health"):
+        response = client.get("/healthz")
 
     assert response.status_code == 503
+    # The session is in that database: nobody can be known as staff, so no detail is shown.
     body = response.json()
-    assert body["database"]["reachable"] is False
-    assert "OperationalError" in body["database"]["detail"]
+    assert (body["status"], body["database"]) == ("unavailable", "failing")
     # The ORM broker lives in that same database; a Redis broker does not.
-    assert body["broker"]["reachable"] is bool(settings.STOAT_BROKER_URL)
+    assert body["broker"] == ("ok" if settings.STOAT_BROKER_URL else "failing")
+    assert "OperationalError" in caplog.text
+    assert b"OperationalError" not in response.content
+
+
+@pytest.mark.django_db
+def test_anonymous_callers_learn_only_ok_or_failing_per_part(
+    anon_client: Client, broker_down: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="stoat.health"):
+        response = anon_client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "database": "ok",
+        "broker": "failing",
+        "worker": "failing",
+    }
+    # Why goes to the log only.
+    assert "broker failing: ConnectionError" in caplog.text
+    assert "worker failing: no worker has checked in" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_signed_in_reader_who_is_not_staff_sees_no_detail_either(
+    reader_client: Client, empty_queue: None
+) -> None:
+    check_in("host-a")
+    assert reader_client.get("/healthz").json() == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "ok",
+        "worker": "ok",
+    }
 
 
 @pytest.mark.django_db
