@@ -73,6 +73,40 @@ def test_the_command_revokes_by_id_or_prefix(reader: User) -> None:
         run_token("revoke", "999")
 
 
+def test_revoking_a_prefix_two_tokens_share_revokes_neither_and_lists_both(
+    reader: User, staff_user: User
+) -> None:
+    first, first_raw = create_token(reader, "backup script")
+    second, second_raw = create_token(staff_user, "camera upload")
+    # Prefixes are a few random characters: two tokens can share one.
+    ApiToken.objects.filter(pk=second.pk).update(prefix=first.prefix)
+    listed = io.StringIO()
+
+    with pytest.raises(CommandError, match="2 tokens start with") as refused:
+        call_command("token", "revoke", first.prefix, stdout=io.StringIO(), stderr=listed)
+
+    assert "none was revoked" in str(refused.value)
+    assert authenticate_token(first_raw) is not None
+    assert authenticate_token(second_raw) is not None
+    lines = listed.getvalue().splitlines()
+    assert [line.split("\t")[:4] for line in lines] == [
+        [str(first.pk), f"{first.prefix}…", "reader", "backup script"],
+        [str(second.pk), f"{first.prefix}…", "staff", "camera upload"],
+    ]
+    # By id, each can still be revoked alone.
+    run_token("revoke", str(second.pk))
+    assert authenticate_token(second_raw) is None
+    assert authenticate_token(first_raw) is not None
+
+
+def test_a_prefix_copied_with_its_ellipsis_from_the_list_is_understood(reader: User) -> None:
+    token, raw = create_token(reader)
+    assert (
+        run_token("revoke", f"{token.prefix}…") == f"Revoked token {token.pk} ({token.prefix}…).\n"
+    )
+    assert authenticate_token(raw) is None
+
+
 def test_the_command_refuses_an_unknown_user() -> None:
     with pytest.raises(CommandError, match="No user named 'ghost'"):
         run_token("create", "ghost")

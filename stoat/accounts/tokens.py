@@ -56,3 +56,31 @@ def bearer_token(authorization: str) -> str | None:
     if scheme.lower() != "bearer":
         return None
     return value.strip()
+
+
+class TokenNotFound(LookupError):
+    pass
+
+
+class AmbiguousToken(LookupError):
+    """More than one token has the prefix given; nothing was revoked."""
+
+    def __init__(self, matches: list[ApiToken]) -> None:
+        super().__init__(f"{len(matches)} tokens start with that prefix")
+        self.matches = matches
+
+
+def revoke_token(which: str) -> ApiToken:
+    """Delete the one token with this id, or with this shown prefix (`stoat_abc123…`).
+
+    Prefixes are not unique: when several tokens share it, none is revoked (AmbiguousToken).
+    """
+    which = which.strip().rstrip("…")
+    tokens = ApiToken.objects.select_related("user").order_by("pk")
+    matches = list(tokens.filter(pk=int(which)) if which.isdigit() else tokens.filter(prefix=which))
+    if not matches:
+        raise TokenNotFound(which)
+    if len(matches) > 1:
+        raise AmbiguousToken(matches)
+    ApiToken.objects.filter(pk=matches[0].pk).delete()
+    return matches[0]

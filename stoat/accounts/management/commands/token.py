@@ -4,10 +4,9 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Q
 
 from stoat.accounts.models import ApiToken
-from stoat.accounts.tokens import create_token
+from stoat.accounts.tokens import AmbiguousToken, TokenNotFound, create_token, revoke_token
 
 
 class Command(BaseCommand):
@@ -47,17 +46,25 @@ class Command(BaseCommand):
         if username:
             tokens = tokens.filter(user__username=username)
         for token in tokens:
-            used = (
-                token.last_used_at.isoformat(timespec="seconds") if token.last_used_at else "never"
-            )
-            self.stdout.write(
-                f"{token.pk}\t{token.prefix}…\t{token.user.get_username()}\t"
-                f"{token.name or '-'}\tcreated {token.created_at:%Y-%m-%d}\tlast used {used}"
-            )
+            self.stdout.write(self.describe(token))
+
+    def describe(self, token: ApiToken) -> str:
+        used = token.last_used_at.isoformat(timespec="seconds") if token.last_used_at else "never"
+        return (
+            f"{token.pk}\t{token.prefix}…\t{token.user.get_username()}\t"
+            f"{token.name or '-'}\tcreated {token.created_at:%Y-%m-%d}\tlast used {used}"
+        )
 
     def revoke(self, which: str) -> None:
-        match = Q(prefix=which) if not which.isdigit() else Q(pk=int(which))
-        deleted, _ = ApiToken.objects.filter(match).delete()
-        if not deleted:
-            raise CommandError(f"No token {which!r}; see `manage.py token list`.")
-        self.stdout.write(f"Revoked token {which}.")
+        try:
+            token = revoke_token(which)
+        except TokenNotFound:
+            raise CommandError(f"No token {which!r}; see `manage.py token list`.") from None
+        except AmbiguousToken as ambiguous:
+            for match in ambiguous.matches:
+                self.stderr.write(self.describe(match))
+            raise CommandError(
+                f"{len(ambiguous.matches)} tokens start with {which!r} (listed above); "
+                "none was revoked. Revoke one by its id."
+            ) from None
+        self.stdout.write(f"Revoked token {token.pk} ({token.prefix}…).")
