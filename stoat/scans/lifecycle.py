@@ -25,6 +25,7 @@ from stoat.scans.models import (
     Phase,
     ScanBatch,
     ScanError,
+    SkippedFile,
     Status,
 )
 from stoat.scans.within import is_within
@@ -190,6 +191,7 @@ def resume(job_id: int) -> bool:
         if won:
             # The files that failed are read again, so their errors are recorded again.
             ScanError.objects.filter(job_id=job_id).delete()
+            SkippedFile.objects.filter(job_id=job_id).delete()
     return won == 1
 
 

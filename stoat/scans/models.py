@@ -206,6 +206,21 @@ class ScanError(models.Model):
         return f"{self.path}: {self.message}"
 
 
+class SkippedFile(models.Model):
+    """A file a scan read but left out: not a video (audio only, cover art, a still image)."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="skipped_files")
+    path = models.TextField()
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
 class BatchStatus(models.TextChoices):
     PENDING = "pending"
     RUNNING = "running"

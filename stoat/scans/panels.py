@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
 from stoat.library.models import Video
-from stoat.scans.models import Job, ScanError
+from stoat.scans.models import Job, ScanError, SkippedFile
 
 ERRORS_SHOWN = 500
 # While a scan runs, each poll re-sends only its latest errors.
@@ -38,6 +38,7 @@ class Panel:
     state: SafeString
     errors: SafeString
     missing: SafeString
+    not_video: SafeString
 
 
 def shown_errors(job: Job) -> list[ScanError]:
@@ -64,6 +65,15 @@ def error_reasons(job: Job) -> list[dict[str, Any]]:
     return list(grouped[:REASONS_SHOWN])
 
 
+def skipped_files(job: Job) -> list[SkippedFile]:
+    """Files that were not videos: the first ones of an ended scan, the latest of a running one."""
+    if not job.skipped:
+        return []
+    if job.is_active:
+        return list(job.skipped_files.order_by("-id")[:ERRORS_SHOWN_WHILE_RUNNING])[::-1]
+    return list(job.skipped_files.order_by("id")[:ERRORS_SHOWN])
+
+
 def missing_files(job: Job) -> QuerySet[Video]:
     if not job.missing:
         return Video.objects.none()
@@ -77,11 +87,13 @@ def render_panel(job: Job) -> Panel:
         "file_errors": shown_errors(job),
         "reasons": error_reasons(job),
         "missing_files": missing_files(job),
+        "skipped_files": skipped_files(job),
     }
     return Panel(
         state=mark_safe(render_to_string("scans/_progress_state.html", context)),
         errors=mark_safe(render_to_string("scans/_progress_errors.html", context)),
         missing=mark_safe(render_to_string("scans/_progress_missing.html", context)),
+        not_video=mark_safe(render_to_string("scans/_progress_skipped.html", context)),
     )
 
 

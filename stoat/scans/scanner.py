@@ -365,7 +365,7 @@ class Scanner:
             self.buffer.arrivals.append(outcome.arrival)
         elif isinstance(outcome, NotAVideo):
             log.info("skipped %s: %s", display_path(item.path), outcome)
-            counts["skipped"] += 1
+            self.buffer.add_skipped(self.job.pk, item.path, str(outcome))
         elif isinstance(outcome, ProbeError):
             self.buffer.add_error(self.job.pk, item.path, str(outcome))
         else:

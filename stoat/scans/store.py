@@ -10,7 +10,7 @@ from django.db import connection, transaction
 
 from stoat.library.models import Video, display_path
 from stoat.scans import lifecycle
-from stoat.scans.models import ScanArrival, ScanError
+from stoat.scans.models import ScanArrival, ScanError, SkippedFile
 
 # Rows buffered before a flush even when the time to flush has not come.
 MAX_BUFFER = 500
@@ -50,6 +50,7 @@ class Buffer:
 
     videos: list[Video] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
     arrivals: list[ScanArrival] = field(default_factory=list)
     counts: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(
@@ -59,11 +60,15 @@ class Buffer:
     current_file: str = ""
 
     def __len__(self) -> int:
-        return len(self.videos) + len(self.errors) + len(self.arrivals)
+        return len(self.videos) + len(self.errors) + len(self.skipped) + len(self.arrivals)
 
     def add_error(self, job_id: int, path: str, message: str) -> None:
         self.errors.append(ScanError(job_id=job_id, path=display_path(path), message=message))
         self.counts["error_count"] += 1
+
+    def add_skipped(self, job_id: int, path: str, reason: str) -> None:
+        self.skipped.append(SkippedFile(job_id=job_id, path=display_path(path), reason=reason))
+        self.counts["skipped"] += 1
 
     def flush(self, job_id: int, **fields: object) -> None:
         """Store rows and counters together, so the counters always equal the rows stored."""
@@ -84,10 +89,13 @@ class Buffer:
                 )
             if self.errors:
                 ScanError.objects.bulk_create(self.errors)
+            if self.skipped:
+                SkippedFile.objects.bulk_create(self.skipped)
             if self.arrivals:
                 ScanArrival.objects.bulk_create(self.arrivals)
         self.videos.clear()
         self.errors.clear()
+        self.skipped.clear()
         self.arrivals.clear()
         for name in self.counts:
             self.counts[name] = 0

@@ -18,7 +18,7 @@ from django_q.tasks import async_task
 
 from stoat.library.models import Library, Video, display_path, path_key
 from stoat.scans import lifecycle
-from stoat.scans.models import Job, Origin, ScanArrival, ScanError
+from stoat.scans.models import Job, Origin, ScanArrival, ScanError, SkippedFile
 from stoat.scans.runner import record_failure
 from stoat.scans.scanner import ReadItem, Scanner, mark_maybe_moved
 from stoat.scans.store import JobEnded
@@ -133,6 +133,11 @@ def not_yet_read(job_id: int, items: list[ReadItem]) -> list[ReadItem]:
     )
     failed = set(
         ScanError.objects.filter(
+            job_id=job_id, path__in=[display_path(i.path) for i in items]
+        ).values_list("path", flat=True)
+    )
+    failed.update(
+        SkippedFile.objects.filter(
             job_id=job_id, path__in=[display_path(i.path) for i in items]
         ).values_list("path", flat=True)
     )
