@@ -25,7 +25,8 @@ from pathlib import Path
 from benchmarks import environment
 from benchmarks.cluster import MANAGE, Cluster, cpu_seconds, peak_rss_kib
 
-HD = {"width": 1920, "height": 1080, "seconds": 4.0, "fps": 30, "audio": True}
+# Like a phone or camera clip: 1080p30, 1-second GOP, about 16 Mbit/s of detailed picture.
+HD_SECONDS, HD_FPS, HD_BITRATE = 4, 30, 16_000_000
 
 
 def say(text: str = "") -> None:
@@ -33,9 +34,28 @@ def say(text: str = "") -> None:
 
 
 def make_hd(path: Path) -> Path:
-    from tests.media import make_clip
+    """A camera-like 1080p H.264 + AAC clip: noise keeps the encoder at a camera's bit rate."""
+    from fractions import Fraction
 
-    return make_clip(path, **HD)  # type: ignore[arg-type]
+    import av
+    from PIL import Image
+
+    from tests.media import write_silence
+
+    textures = [Image.effect_noise((1920, 1080), 40 + 5 * i).convert("RGB") for i in range(6)]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=HD_FPS)
+        stream.width, stream.height, stream.pix_fmt = 1920, 1080, "yuv420p"
+        stream.bit_rate = HD_BITRATE
+        stream.codec_context.options = {"preset": "ultrafast", "x264-params": "keyint=30"}
+        sound = container.add_stream("aac", rate=48000)
+        for index in range(HD_SECONDS * HD_FPS):
+            frame = av.VideoFrame.from_image(textures[index % len(textures)])  # type: ignore[no-untyped-call]
+            frame.pts, frame.time_base = index, Fraction(1, HD_FPS)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+        write_silence(container, sound, HD_SECONDS)
+    return path
 
 
 def start_watch(base: Path) -> subprocess.Popen[bytes]:
@@ -143,7 +163,7 @@ def main(argv: list[str]) -> int:
         hd = list(pool.map(make_hd, [sources_dir / f"hd{i}.mp4" for i in range(4)]))
     small = [make_clip(sources_dir / f"small{i}.mp4", width=640, height=360) for i in range(4)]
     size = sum(p.stat().st_size for p in hd) / len(hd) / 1e6
-    say(f"made 4 HD sources (1920x1080, 4 s, 30 fps, H.264 + AAC, {size:.1f} MB each) and 4 small")
+    say(f"made 4 camera-like sources (1080p30 H.264 + AAC, {HD_SECONDS} s, {size:.1f} MB each)")
     say(f"  in {time.perf_counter() - started:.1f} s")
 
     videos = base / "videos"
@@ -185,6 +205,7 @@ def main(argv: list[str]) -> int:
             # The watcher restarts the library's feed in polling mode and compares once more.
             Library.objects.filter(pk=library.pk).update(watch="poll", poll_seconds=poll)
             wait_watched(library.pk, "poll", after=last)
+            (videos / "polled").mkdir()
             polled = latencies(videos / "polled", hd, max(3, count // 4), thumbs)
             say(figures(f"polling every {poll} s: copy end → row", polled, poll + 3.0))
         finally:
