@@ -152,6 +152,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Dates and times in the reader's time zone once the browser has said which it is.
+    "stoat.core.user_time.UserTimeZoneMiddleware",
     # Inside the user and messages middleware, so its page has the header and menu.
     "stoat.core.middleware.MethodNotAllowedPageMiddleware",
     # Last, so it sees the user from either the session or a token.

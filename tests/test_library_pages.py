@@ -233,3 +233,18 @@ def test_the_admin_saves_libraries_with_their_schedule_and_refuses_bad_ones(
     client.post(reverse("admin:library_library_delete", args=[library.pk]), {"post": "yes"})
     assert not Library.objects.exists()
     assert not Schedule.objects.filter(name__startswith="stoat: rescan").exists()
+
+
+@time_machine.travel("2026-03-01 12:00:00+00:00", tick=False)
+def test_times_are_shown_in_the_time_zone_the_browser_gave(
+    client: Client, settings: LazySettings, library_dir: Path
+) -> None:
+    settings.TIME_ZONE = "UTC"
+    add_library(library_dir)
+
+    client.cookies["stoat_tz"] = "America/New_York"
+    # 18:00 UTC is 13:00 in New York (UTC-5 in early March).
+    assert "2026-03-01 13:00 EST" in client.get(reverse("libraries:list")).content.decode()
+    for bad in ("Not/AZone", "../../etc/passwd", "x" * 100, ""):
+        client.cookies["stoat_tz"] = bad
+        assert "2026-03-01 18:00 UTC" in client.get(reverse("libraries:list")).content.decode()
