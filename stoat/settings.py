@@ -104,6 +104,9 @@ STOAT_WORKER_NAME = os.environ.get("STOAT_WORKER_NAME") or socket.gethostname()
 # intervals missing.
 STOAT_CHECKIN_INTERVAL = env_float("STOAT_CHECKIN_INTERVAL", 30.0)
 STOAT_THUMB_SIZE = int(os.environ.get("STOAT_THUMB_SIZE", "480"))
+# Fingerprint each file read (at most 192 KiB more), so moves and copies are recognised; off
+# only to measure what they cost (benchmarks.identity) or where every read is dear.
+STOAT_FINGERPRINTS = env_bool("STOAT_FINGERPRINTS", True)
 # `manage.py serve`: web server processes, and threads in each. Two processes at least, so one
 # busy rendering never holds up every page; past four, a home library gains little but memory.
 STOAT_WEB_WORKERS = int(

@@ -398,3 +398,55 @@ def test_the_page_and_the_api_say_where_a_moved_file_was(library_dir: Path, clie
         (str(middle), str(final)),
         (str(clip), str(middle)),
     ]
+
+
+def test_a_moved_file_whose_read_hangs_is_a_timed_out_error_and_the_others_still_move(
+    library_dir: Path, settings: LazySettings
+) -> None:
+    from stoat.core.time_limit import abandoned_steps
+    from tests.hanging import hanging_file, release
+    from tests.test_reliability_time_limit import wait_for_abandoned_steps_to_end
+
+    for n in range(3):
+        distinct_clip(library_dir / "old" / f"v{n}.mp4", n)
+    scan(library_dir)
+    before = {v.filename: v.pk for v in Video.objects.all()}
+    (library_dir / "old").rename(library_dir / "new")
+    stalled = library_dir / "new" / "v1.mp4"
+    settings.STOAT_FILE_TIME_LIMIT = 1
+    job = lifecycle.create_scan(str(library_dir)).job
+
+    with hanging_file(stalled) as holder:
+        assert run_here(job) == Status.COMPLETE
+        assert abandoned_steps() == 1
+        release(holder)
+    wait_for_abandoned_steps_to_end()
+
+    job.refresh_from_db()
+    error = job.file_errors.get()
+    assert (error.path, error.message.startswith("reading the file timed out")) == (
+        str(stalled),
+        True,
+    )
+    assert (job.moved, job.new, job.error_count, job.processed) == (2, 0, 1, 3)
+    paths = dict(Video.objects.values_list("pk", "path"))
+    assert paths[before["v0.mp4"]] == str(library_dir / "new" / "v0.mp4")
+    assert paths[before["v2.mp4"]] == str(library_dir / "new" / "v2.mp4")
+    assert paths[before["v1.mp4"]] == str(library_dir / "old" / "v1.mp4")
+    assert Video.objects.get(pk=before["v1.mp4"]).missing
+
+
+def test_with_fingerprints_off_nothing_is_fingerprinted_and_a_rename_is_a_new_video(
+    library_dir: Path, settings: LazySettings
+) -> None:
+    settings.STOAT_FINGERPRINTS = False
+    clip = distinct_clip(library_dir / "x.mp4", 1)
+    scan(library_dir)
+    old = Video.objects.get()
+    clip.rename(library_dir / "y.mp4")
+
+    job = scan(library_dir)
+
+    new = Video.objects.exclude(pk=old.pk).get()
+    assert (old.fingerprint, new.fingerprint, new.path) == ("", "", str(library_dir / "y.mp4"))
+    assert (job.moved, job.new, job.missing) == (0, 1, 1)

@@ -56,7 +56,7 @@ def no_beat() -> None:
 
 def read_one(item: ReadItem, deadline: float) -> Video | Exception:
     """Read one file within the time limits: its row, or the reason it has none."""
-    from stoat.scans.scanner import SetAside, read_video
+    from stoat.scans.scanner import read_video
 
     def limited(work: Callable[[], Any], what: str) -> Any:
         return run_within_limits(work, what, deadline=deadline, beat=no_beat)
@@ -64,7 +64,7 @@ def read_one(item: ReadItem, deadline: float) -> Video | Exception:
     token = reader_steps.set(limited)
     try:
         return read_video(item)
-    except (SetAside, NotAVideo, ProbeError, OutOfTime, ReadersStalled) as reason:
+    except (NotAVideo, ProbeError, OutOfTime, ReadersStalled) as reason:
         return reason
     except Exception as error:  # a reader bug must not end the whole scan
         log.exception("unexpected error reading %s", item.path)

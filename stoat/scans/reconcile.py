@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from stoat.library.models import Video, VideoMove, display_path, name_key, path_key
@@ -128,14 +129,23 @@ def has_left(path: str, key: str, size: int, mtime_ns: int) -> bool:
 CANDIDATE_FIELDS = ("id", "path", "path_key", "size", "mtime_ns", "inode", "fingerprint")
 
 
-def left_videos(size: int, fingerprint: str, exclude_key: str) -> bool:
-    """Whether some video with this size and fingerprint has left its path (a reader's check)."""
-    rows = (
-        Video.objects.filter(size=size, fingerprint=fingerprint)
-        .exclude(path_key=exclude_key)
-        .values_list("path", "path_key", "size", "mtime_ns")
-    )
-    return any(has_left(*row) for row in rows)
+def left_paths(identities: Collection[tuple[int, str]]) -> dict[tuple[int, str], set[str]]:
+    """For each (size, fingerprint), the path keys of the videos with it that left their path.
+
+    What a reader asks of a chunk of files before it sets them aside: one query, one stat per
+    video found.
+    """
+    found: dict[tuple[int, str], set[str]] = defaultdict(set)
+    sizes = sorted({size for size, _ in identities})
+    prints = {fp for _, fp in identities}
+    for start in range(0, len(sizes), 500):
+        rows = Video.objects.filter(size__in=sizes[start : start + 500], fingerprint__in=prints)
+        for path, key, size, mtime_ns, fp in rows.values_list(
+            "path", "path_key", "size", "mtime_ns", "fingerprint"
+        ):
+            if (size, fp) in identities and has_left(path, key, size, mtime_ns):
+                found[(size, fp)].add(key)
+    return found
 
 
 def load_candidates(arrivals: Sequence[Arrival]) -> list[Candidate]:
@@ -180,58 +190,75 @@ def reconcile(job: Job) -> Outcome:
     return Outcome(moved, unmatched)
 
 
+MOVE_COLUMNS = (
+    "path",
+    "path_key",
+    "folder",
+    "filename",
+    "name_order",
+    "mtime_ns",
+    "inode",
+    "missing",
+    "missing_job_id",
+    "moved_from",
+    "moved_at",
+    "thumbnail",
+    "updated_at",
+)
+
+
 def apply_moves(job: Job, moves: Sequence[tuple[Arrival, Candidate]]) -> int:
     """Give each moved video its new path; a video whose path another one takes leaves it."""
     now = timezone.now()
+    stamp = connection.ops.adapt_datetimefield_value(now)
     targets = {path_key(a.path): (a, c) for a, c in moves}
-    moving_ids = {c.id for _, c in moves}
+    wanted = {c.id: c.key for _, c in moves}
     moved = 0
     back_from_missing = 0
     renames: list[tuple[str, str]] = []
-    with transaction.atomic():
+    updates: list[tuple[Any, ...]] = []
+    history: list[VideoMove] = []
+    table = connection.ops.quote_name(Video._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
         # Rows on the arrivals' paths that do not move themselves: their content left for good.
-        displaced = Video.objects.filter(path_key__in=list(targets)).exclude(id__in=moving_ids)
+        displaced = Video.objects.filter(path_key__in=list(targets)).exclude(id__in=list(wanted))
         displaced_ids = list(displaced.values_list("id", flat=True))
         for video_id in displaced_ids:
             Video.objects.filter(pk=video_id).update(
-                path_key=unique_key("replaced", video_id),
-                missing=True,
-                missing_job=job.pk,
+                path_key=unique_key("replaced", video_id), missing=True, missing_job=job.pk
             )
-        rows = {
-            v.pk: v
-            for v in Video.objects.filter(pk__in=moving_ids).only(
-                "id", "path", "path_key", "thumbnail", "missing", "missing_job_id"
-            )
-        }
-        # Two steps, so a swap of two paths never meets the unique key half done; a row that
-        # another scan moved or removed meanwhile no longer has its key and is left alone.
-        ours = {
-            c.id
-            for _, c in moves
-            if Video.objects.filter(pk=c.id, path_key=c.key).update(
-                path_key=unique_key("moving", c.id)
-            )
-        }
-        history: list[VideoMove] = []
+        # Locked, and only those still at the path the decision saw: another scan may have
+        # moved or removed one meanwhile.
+        rows: dict[int, Video] = {}
+        ids = sorted(wanted)
+        for start in range(0, len(ids), 500):
+            chunk = Video.objects.select_for_update().filter(pk__in=ids[start : start + 500])
+            for video in chunk.only(
+                "id",
+                "path",
+                "path_key",
+                "thumbnail",
+                "missing",
+                "missing_job_id",
+                "moved_from",
+                "moved_at",
+            ):
+                if video.path_key == wanted[video.pk]:
+                    rows[video.pk] = video
+        # A row whose path another row takes first steps aside, so a swap never meets the
+        # unique key half done.
+        aside = [(unique_key("moving", v.pk), v.pk) for v in rows.values() if v.path_key in targets]
+        cursor.executemany(f"UPDATE {table} SET path_key = %s WHERE id = %s", aside)
         for key, (arrival, candidate) in sorted(targets.items()):
-            video = rows.get(candidate.id)
-            if video is None or candidate.id not in ours:
+            if candidate.id not in rows:
                 continue
+            video = rows[candidate.id]
             new_path = display_path(arrival.path)
-            changes: dict[str, object] = {
-                "path": new_path,
-                "path_key": key,
-                "folder": display_path(os.path.dirname(arrival.path)),
-                "filename": display_path(arrival.name),
-                "name_order": name_key(display_path(arrival.name)),
-                "mtime_ns": arrival.mtime_ns,
-                "inode": arrival.inode,
-                "missing": False,
-                "updated_at": now,
-            }
+            name = display_path(arrival.name)
+            moved_from, thumbnail = video.moved_from, video.thumbnail
+            moved_at: object = video.moved_at
             if video.path != new_path:
-                changes.update(moved_from=video.path, moved_at=now)
+                moved_from, moved_at = video.path, stamp
                 history.append(
                     VideoMove(
                         video_id=video.pk,
@@ -245,15 +272,34 @@ def apply_moves(job: Job, moves: Sequence[tuple[Arrival, Candidate]]) -> int:
             if video.thumbnail and video.thumbnail == thumbnail_name(video.path_key):
                 # A thumbnail named after the old path would be overwritten by a file arriving
                 # there later: it takes a name of its own (renamed, not made again).
-                own = thumbnail_name(unique_key("video", video.pk))
-                changes["thumbnail"] = own
-                renames.append((video.thumbnail, own))
-            if video.missing and video.missing_job_id == job.pk:
+                thumbnail = thumbnail_name(unique_key("video", video.pk))
+                renames.append((video.thumbnail, thumbnail))
+            missing_job = video.missing_job_id
+            if video.missing and missing_job == job.pk:
                 # This scan counted it missing before it found where it went.
-                changes["missing_job"] = None
+                missing_job = None
                 back_from_missing += 1
-            Video.objects.filter(pk=video.pk).update(**changes)
-        VideoMove.objects.bulk_create(history)
+            updates.append(
+                (
+                    new_path,
+                    key,
+                    display_path(os.path.dirname(arrival.path)),
+                    name,
+                    name_key(name),
+                    arrival.mtime_ns,
+                    arrival.inode,
+                    False,
+                    missing_job,
+                    moved_from,
+                    moved_at,
+                    thumbnail,
+                    stamp,
+                    video.pk,
+                )
+            )
+        assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in MOVE_COLUMNS)
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", updates)
+        VideoMove.objects.bulk_create(history, batch_size=500)
         lifecycle.progress(job.pk, moved=moved, missing=len(displaced_ids) - back_from_missing)
     for old, new in renames:
         rename_thumbnail(old, new)

@@ -31,8 +31,8 @@ from stoat.library.probe import (
     open_video,
 )
 from stoat.library.thumbnails import thumbnail_name, write_thumbnail
-from stoat.scans import lifecycle, parallel, reconcile
-from stoat.scans.models import Job, Phase, ScanArrival, Status
+from stoat.scans import arrivals, lifecycle, parallel, reconcile
+from stoat.scans.models import Job, Phase, Status
 from stoat.scans.steps import (
     OutOfTime,
     ReadersStalled,
@@ -58,18 +58,8 @@ class ReadItem(NamedTuple):
     existing: bool
     # A known video has this size: fingerprint first, and set the file aside if it may be moved.
     maybe_moved: bool = False
-
-
-class SetAside(Exception):
-    """The file matches a video that left its path: reconcile decides once the reading ends."""
-
-    def __init__(self, arrival: ScanArrival) -> None:
-        super().__init__(arrival.path)
-        self.arrival = arrival
-
-    def __reduce__(self) -> tuple[type[SetAside], tuple[ScanArrival]]:
-        # Sent back whole from a reader process.
-        return SetAside, (self.arrival,)
+    # Its fingerprint, when it was taken before the read (stoat.scans.arrivals).
+    known_print: Fingerprint | None = None
 
 
 @dataclass
@@ -123,16 +113,14 @@ def take_fingerprint(path: str) -> Fingerprint:
 
 
 def read_video(item: ReadItem) -> Video:
-    """Open one file once, probe it and make its thumbnail; raises NotAVideo, ProbeError or
-    SetAside (the file may be a known video moved: only its fingerprint was read)."""
+    """Open one file once, fingerprint and probe it, make its thumbnail; raises NotAVideo or
+    ProbeError."""
     run = reader_steps.get()
     # One stat here refuses empty files, pipes and vanished files without a reader thread.
     check_regular_file(item.path)
     key = path_key(item.path)
-    if item.maybe_moved:
-        print_ = run(lambda: take_fingerprint(item.path), "reading the file")
-        if reconcile.left_videos(print_.size, print_.digest, key):
-            raise SetAside(arrival_of(item, print_))
+    print_ = item.known_print
+    if print_ is not None or not settings.STOAT_FINGERPRINTS:
         video = run(lambda: open_video(item.path), "reading the file")
     else:
         print_, video = run(
@@ -145,17 +133,6 @@ def read_video(item: ReadItem) -> Video:
         lambda: thumbnail_then_close(video, settings.STOAT_THUMB_DIR / name), "making its thumbnail"
     )
     return video_row(item, video.info, name, print_)
-
-
-def arrival_of(item: ReadItem, print_: Fingerprint) -> ScanArrival:
-    return ScanArrival(
-        path=item.path,
-        size=print_.size,
-        mtime_ns=item.mtime_ns,
-        inode=storable_inode(print_.inode),
-        fingerprint=print_.digest,
-        existing=item.existing,
-    )
 
 
 class Scanner:
@@ -315,6 +292,7 @@ class Scanner:
         """Read each file, stopping before the next one once asked to; flushes what it read."""
         token = reader_steps.set(self.run_step)
         try:
+            items = arrivals.set_aside_moves(self, items, counted)
             if self.processes > 1 and len(items) >= parallel.MIN_FILES:
                 parallel.read_in_processes(self, items, self.processes, counted)
             else:
@@ -347,12 +325,18 @@ class Scanner:
                 break
             except (JobEnded, ReadersStalled):
                 raise
-            except (SetAside, NotAVideo, ProbeError) as reason:
+            except (NotAVideo, ProbeError) as reason:
                 outcome = reason
             except Exception as error:  # a reader bug must not end the whole scan
                 log.exception("unexpected error reading %s", item.path)
                 outcome = error
             self.record(item, outcome, counted)
+
+    def count_set_aside(self, counted: bool) -> None:
+        """One file set aside for reconcile: it was gone through, but is not counted as read."""
+        if not counted:
+            self.buffer.counts["processed"] += 1
+        self.files_read += 1
 
     def record(self, item: ReadItem, outcome: Video | Exception, counted: bool = False) -> None:
         """Count and buffer what reading one file gave: its row, or why it has none."""
@@ -360,9 +344,6 @@ class Scanner:
         if isinstance(outcome, Video):
             self.buffer.videos.append(outcome)
             counts["updated" if item.existing else "new"] += 1
-        elif isinstance(outcome, SetAside):
-            outcome.arrival.job_id = self.job.pk
-            self.buffer.arrivals.append(outcome.arrival)
         elif isinstance(outcome, NotAVideo):
             log.info("skipped %s: %s", display_path(item.path), outcome)
             self.buffer.add_skipped(self.job.pk, item.path, str(outcome))
@@ -399,6 +380,8 @@ def mark_maybe_moved(items: list[ReadItem]) -> list[ReadItem]:
     A video stored before fingerprints existed gets one now if a file of its size turned up
     (the only time it is needed), so that file is recognised as its copy.
     """
+    if not settings.STOAT_FINGERPRINTS:
+        return items
     sizes = sorted({item.size for item in items})
     known: set[int] = set()
     for start in range(0, len(sizes), 500):
