@@ -98,16 +98,14 @@ def test_serve_runs_the_web_server_and_a_worker_and_its_first_login_works(
     prober.join()
 
     assert (
-        f"stoat: serving http://127.0.0.1:{port}/ with gunicorn, 1 web processes" in out.getvalue()
+        f"stoat: serving http://127.0.0.1:{port}/ with granian, 1 web processes" in out.getvalue()
     )
     assert "user name: admin" in out.getvalue()
     assert seen["first_page"] == f"http://127.0.0.1:{port}/accounts/login/?next=/"
     assert seen["status"] == 200
     assert "No videos yet" in str(seen["body"])
     children = " | ".join(seen["children"])  # type: ignore[arg-type]
-    assert (
-        "-m gunicorn" in children and "qcluster" in children and "stoat.core.guardian" in children
-    )
+    assert "-m granian" in children and "qcluster" in children and "stoat.core.guardian" in children
     assert "django watch" in children
     assert "runserver" not in children
     assert "stoat: stopped (SIGINT)" in out.getvalue()
@@ -116,7 +114,7 @@ def test_serve_runs_the_web_server_and_a_worker_and_its_first_login_works(
 
 @pytest.mark.parametrize(
     ("server", "stop"),
-    [("gunicorn", signal.SIGTERM), ("gunicorn", signal.SIGINT), ("granian", signal.SIGTERM)],
+    [("granian", signal.SIGTERM), ("granian", signal.SIGINT), ("gunicorn", signal.SIGTERM)],
 )
 def test_serve_runs_a_production_server_and_a_signal_stops_every_child_within_10_s(
     data_dir: Path, server: str, stop: signal.Signals

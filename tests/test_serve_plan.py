@@ -62,12 +62,13 @@ def test_dev_runs_runserver_with_its_reloader_and_debug_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("DEBUG", raising=False)
-    web, worker = children(plan("runserver"))
+    web, worker, *others = children(plan("runserver"))
 
     assert web.command[-2:] == ["runserver", "127.0.0.1:8000"]
     assert "--noreload" not in web.command
     assert web.env is not None and web.env["DEBUG"] == "1"
     assert worker.command[-1] == "qcluster"
+    assert all(child.env is web.env for child in others)
 
 
 def test_web_only_starts_no_worker() -> None:

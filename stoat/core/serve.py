@@ -17,8 +17,8 @@ from stoat.core.startup import StartupError, ensure_data_folder
 from stoat.core.supervisor import Child
 
 # The production server `serve` runs unless told otherwise (README: "Which web server").
-DEFAULT_SERVER = "gunicorn"
-SERVERS = ("gunicorn", "granian")
+DEFAULT_SERVER = "granian"
+SERVERS = ("granian", "gunicorn")
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,9 @@ def web_command(plan: Plan) -> list[str]:
             *("--workers", str(plan.web_workers)),
             *("--blocking-threads", str(plan.web_threads)),
             *("--workers-kill-timeout", "5"),
+            # serve prints its own start line; granian's advice to use fewer threads than the
+            # 8 the load test measured (docs/load.md) would greet every start.
+            *("--log-level", "error"),
             "stoat.wsgi:application",
         ]
     bind = f"[{plan.host}]:{plan.port}" if ":" in plan.host else f"{plan.host}:{plan.port}"
