@@ -12,6 +12,7 @@ from pathlib import Path
 from stoat.core import guardian
 from stoat.core.supervisor import Child, Tree
 from tests.serving import still_running
+from tests.worker import wait_for
 
 
 def python(code: str, name: str = "child") -> Child:
@@ -33,14 +34,23 @@ def test_a_child_that_exits_ends_the_tree_and_says_which_and_how() -> None:
     assert tree.processes[0].returncode == -signal.SIGTERM
 
 
+def ignores_sigterm(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status").read_text()
+    mask = next(line.split()[1] for line in status.splitlines() if line.startswith("SigIgn:"))
+    return bool(int(mask, 16) & (1 << (signal.SIGTERM - 1)))
+
+
 def test_a_child_that_ignores_sigterm_is_killed_after_the_grace_period() -> None:
-    tree = Tree([python(STUBBORN, "stubborn"), python("raise SystemExit(1)")], grace=1.0)
+    tree = Tree([python(STUBBORN, "stubborn")], grace=1.0)
+    tree.start()
+    stubborn = tree.processes[0]
+    wait_for(lambda: ignores_sigterm(stubborn.pid), 30, "the child to ignore SIGTERM")
     started = time.monotonic()
 
-    tree.run()
+    tree.stop()
 
-    assert tree.processes[0].returncode == -signal.SIGKILL
-    assert time.monotonic() - started < 5
+    assert stubborn.returncode == -signal.SIGKILL
+    assert 1.0 <= time.monotonic() - started < 5
     assert still_running([p.pid for p in tree.processes]) == []
 
 
