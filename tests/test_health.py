@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 import re
 import socket
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from django.test import Client
 from django.utils import timezone
 from django_q.conf import Conf
 
-from stoat.core.checkin import check_in
+from stoat.core.checkin import check_in, keep_checking_in, start_checking_in
 from stoat.core.models import WorkerCheckin
 from tests.worker import qcluster, wait_for
 
@@ -209,3 +210,30 @@ def test_a_real_scan_worker_checks_in_and_healthz_says_so(client: Client, data_d
 
     assert body["status"] == "ok"
     assert body["worker"]["checked_in"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_check_in_thread_writes_until_told_to_stop(settings: LazySettings) -> None:
+    settings.STOAT_WORKER_NAME = "thread-host"
+    settings.STOAT_CHECKIN_INTERVAL = 0.05
+    stop = threading.Event()
+    thread = threading.Thread(target=keep_checking_in, args=(stop,))
+    thread.start()
+    try:
+        wait_for(lambda: WorkerCheckin.objects.filter(host="thread-host").exists(), 30, "a row")
+        first = WorkerCheckin.objects.get(host="thread-host").checked_in_at
+        wait_for(
+            lambda: WorkerCheckin.objects.get(host="thread-host").checked_in_at > first,
+            30,
+            "a second check-in",
+        )
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
+def test_only_a_worker_process_starts_checking_in() -> None:
+    before = threading.active_count()
+    start_checking_in()  # this is the test process, not a django-q2 worker
+    assert threading.active_count() == before
