@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Min, QuerySet
+from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
@@ -95,6 +96,28 @@ def render_panel(job: Job) -> Panel:
         missing=mark_safe(render_to_string("scans/_progress_missing.html", context)),
         not_video=mark_safe(render_to_string("scans/_progress_skipped.html", context)),
     )
+
+
+def said_key(job: Job) -> str:
+    """What the live region last said, in a word: it changes only when the sentence does."""
+    return f"{job.status}-stopping" if job.cancel_requested_at and job.is_active else job.status
+
+
+def announcement(job: Job) -> str:
+    """The sentence a screen reader hears when the scan's state changes (and only then)."""
+    counts = f"{job.processed:,} file{pluralize(job.processed)} read, " + (
+        f"{job.error_count:,} error{pluralize(job.error_count)}"
+    )
+    if job.status == "pending":
+        return f"Scan {job.pk} is waiting for a worker."
+    if job.is_active:
+        if job.cancel_requested_at:
+            return f"Cancelling scan {job.pk}: it stops at the next file."
+        return f"Scan {job.pk} started."
+    if job.status == "failed":
+        return f"Scan {job.pk} failed: {job.failure_reason or 'no reason given'}."
+    ended = {"complete": "complete", "cancelled": "cancelled", "timeout": "timed out"}
+    return f"Scan {job.pk} {ended.get(job.status, job.status)}: {counts}."
 
 
 def job_panel(job: Job) -> Panel:

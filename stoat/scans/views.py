@@ -15,7 +15,7 @@ from stoat.scans import services
 from stoat.scans.forms import PATH_NOT_ALLOWED, ScanForm, origin_of
 from stoat.scans.lifecycle import CancelOutcome
 from stoat.scans.models import Job, Status
-from stoat.scans.panels import job_panel
+from stoat.scans.panels import announcement, job_panel, said_key
 from stoat.scans.paths import InvalidPath, PathNotAllowed
 
 JOBS_PER_PAGE = 25
@@ -80,11 +80,17 @@ def offers_rescan(request: HtmxHttpRequest) -> bool:
 def render_job(
     request: HtmxHttpRequest, job: Job, *, status: int = 200, message: str = ""
 ) -> HttpResponse:
+    words = message or announcement(job)
+    # A poll names what the live region said last; the region gets words only when they change.
+    changed = bool(message) or request.GET.get("said") != said_key(job)
     context = {
         "job": job,
         "message": message,
         "panel": job_panel(job),
         "offer_rescan": job.is_terminal and offers_rescan(request),
+        "said": said_key(job),
+        "words": words,
+        "announce": words if request.htmx and changed else "",
     }
     if not request.htmx:
         return render(request, "scans/job.html", context, status=status)
