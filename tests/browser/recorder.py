@@ -8,6 +8,10 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, Response, WebError
 
+# Fetches the browser itself abandons: its icon when the page moves on, a player's range
+# request when it seeks elsewhere, a grid thumbnail when a filter redraws the grid.
+CUT_SHORT_BY_THE_BROWSER = ("/favicon.svg", "/stream", "/thumbnail.jpg")
+
 
 class Recorder:
     """Collects JavaScript errors, console errors and failed requests from watched contexts."""
@@ -48,10 +52,9 @@ class Recorder:
         self.problems.append(f"console error: {message.text} (at {message.location})")
 
     def on_request_failed(self, request: Request) -> None:
-        if urlsplit(request.url).path.endswith("/favicon.svg") and request.failure == (
-            "net::ERR_ABORTED"
-        ):
-            return  # the browser's own icon fetch, cut short when the page moves on
+        path = urlsplit(request.url).path
+        if path.endswith(CUT_SHORT_BY_THE_BROWSER) and request.failure == "net::ERR_ABORTED":
+            return
         self.problems.append(f"failed request: {request.method} {request.url}: {request.failure}")
 
     def on_response(self, response: Response) -> None:

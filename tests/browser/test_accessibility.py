@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from tests.browser.server import StoatServer
-from tests.browser.steps import clip_folder, is_reading, read_job, visit, watch_job
+from tests.browser.steps import clip_folder, is_reading, read_job, start_scan, visit, watch_job
 
 pytestmark = pytest.mark.browser
 
@@ -132,3 +132,44 @@ def test_a_keyboard_user_starts_a_scan_reads_its_progress_and_cancels_it(
     assert answer.value.status in (200, 286)
     assert "Cancel requested: the scan stops at the next file." in answer.value.text()
     assert watch_job(page)[-1].status == "cancelled"
+
+
+def test_the_filter_statistics_folder_and_video_pages_can_be_read_and_used(
+    page: Page, stoat: StoatServer, media_root: Path
+) -> None:
+    folder = clip_folder(media_root, "a11y-find", 3)
+    visit(page, stoat, "/jobs/")
+    start_scan(page, folder)
+    watch_job(page)
+    # The job page speaks through one polite region, outside the panel a poll redraws.
+    assert page.locator("[aria-live]").count() == 1
+    assert page.locator("[aria-live]").get_attribute("aria-live") == "polite"
+
+    visit(page, stoat, "/?q=a11y-find")
+    assert unlabelled_fields(page) == []
+    codec = page.locator("#facets fieldset", has=page.locator("legend", has_text="Video codec"))
+    box = codec.get_by_role("checkbox").first
+    tab_to(page, box, most=40)
+    assert_focus_is_visible(page, box)
+    page.keyboard.press("Space")
+    expect(page).to_have_url(re.compile(r"[?&]video_codec=h264"))
+
+    visit(page, stoat, "/stats/?video_codec=h264")
+    charts = page.locator("svg[role=img]")
+    assert charts.count() >= 8
+    for index in range(charts.count()):
+        name = charts.nth(index).get_attribute("aria-labelledby") or ""
+        title_id, desc_id = name.split()
+        assert page.locator(f"#{title_id}").text_content()
+        assert page.locator(f"#{desc_id}").text_content()
+    expect(page.get_by_role("img", name="Videos by resolution")).to_have_count(1)
+    assert page.locator("details.numbers table th[scope=col]").count() >= 2 * charts.count()
+
+    visit(page, stoat, "/folders/?path=" + str(folder))
+    crumbs = page.get_by_role("navigation", name="Folder")
+    expect(crumbs.locator("[aria-current=page]")).to_have_text("a11y-find")
+    assert unlabelled_fields(page) == []
+
+    visit(page, stoat, "/?q=a11y-find")
+    page.locator("#results li.card a").first.click()
+    expect(page.locator("video.player")).to_have_attribute("aria-label", re.compile("^Play "))
