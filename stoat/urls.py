@@ -51,6 +51,8 @@ scan_urls = (
 admin.site.site_header = "stoat"
 admin.site.site_title = "stoat admin"
 admin.site.index_title = "Administration"
+# The lists (jobs, videos) need the width more than a second copy of the app list does.
+admin.site.enable_nav_sidebar = False
 
 account_urls = (
     [

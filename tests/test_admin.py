@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -130,3 +132,13 @@ def test_the_jobs_list_cuts_a_long_folder_in_the_middle(admin_client: Client) ->
     assert "/srv/a-rather-long-f…" in page
     assert "folder-name/holidays</span>" in page
     assert ">scan<" not in page  # the kind column (always "scan") is gone
+
+
+def test_the_jobs_list_has_the_width_of_the_page_and_short_headings(admin_client: Client) -> None:
+    make_job(status=Status.COMPLETE, error_count=2)
+
+    page = admin_client.get(reverse("admin:scans_job_changelist")).content.decode()
+
+    assert 'id="nav-sidebar"' not in page
+    headings = re.findall(r'<th scope="col" class="[^"]*column-(\w+)[^"]*">', page)
+    assert headings == ["id", "folder", "status", "found", "processed", "errors", "created_at"]

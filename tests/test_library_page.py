@@ -104,3 +104,14 @@ def test_the_pager_jumps_to_a_page_keeping_the_search_and_sort(client: Client) -
     assert '<label for="jump-page">Go to page</label>' in form.group(0)
     jumped = client.get("/", {"q": "clip", "sort": "-name", "page": "3"})
     assert jumped.context["page"].number == 3
+
+
+def test_a_size_never_breaks_across_lines(client: Client) -> None:
+    add_video("/srv/v/big.mp4", size=1_500_000_000)
+
+    html = client.get("/").content.decode()
+    video = Video.objects.get()
+    detail = client.get(f"/videos/{video.pk}/").content.decode()
+
+    assert '<span class="size">1.4 GB</span>' in html
+    assert '<span class="size">1.4 GB</span>' in detail

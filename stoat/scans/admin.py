@@ -72,7 +72,7 @@ def cancel_jobs(modeladmin: JobAdmin, request: HttpRequest, queryset: QuerySet[J
 
 @admin.register(Job)
 class JobAdmin(WrittenByScans, admin.ModelAdmin[Job]):
-    list_display = ("id", "folder", "status", "found", "processed", "error_count", "created_at")
+    list_display = ("id", "folder", "status", "found", "processed", "errors", "created_at")
     list_display_links = ("id", "folder")
     list_filter = ("status", "recursive")
     search_fields = ("path",)
@@ -83,6 +83,10 @@ class JobAdmin(WrittenByScans, admin.ModelAdmin[Job]):
     @admin.display(description="folder", ordering="path")
     def folder(self, job: Job) -> SafeString:
         return short_path(job.path)
+
+    @admin.display(description="errors", ordering="error_count")
+    def errors(self, job: Job) -> int:
+        return job.error_count
 
     def has_delete_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
         # An old scan may be cleared away; one still running is cancelled instead.

@@ -51,8 +51,6 @@ def shoot(page: Page, name: str, *, ours: bool = True) -> None:
             page.screenshot(path=str(folder / f"{name}-{label}-{scheme}.png"), full_page=True)
     page.emulate_media(color_scheme="light")
     page.set_viewport_size(DESKTOP)
-    # A full-page shot brings lazy thumbnails into view: let them arrive before moving on.
-    page.wait_for_load_state("networkidle")
 
 
 def heading(page: Page) -> str:

@@ -82,8 +82,13 @@ def fps(video: object) -> str:
 
 
 @register.filter
-def size(num_bytes: int | None) -> str:
-    return "–" if num_bytes is None else str(filesizeformat(num_bytes)).replace("\xa0", " ")
+def size(num_bytes: int | None) -> SafeString:
+    """1.2 MB, kept on one line wherever the text wraps."""
+    if num_bytes is None:
+        return mark_safe("–")
+    return format_html(
+        '<span class="size">{}</span>', str(filesizeformat(num_bytes)).replace("\xa0", " ")
+    )
 
 
 @register.filter
