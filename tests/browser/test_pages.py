@@ -3,6 +3,7 @@ page at desktop and phone width in light and dark, kept as screenshots."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -17,7 +18,6 @@ from tests.browser.recorder import Recorder
 from tests.browser.server import PASSWORD, USERNAME, StoatServer
 from tests.browser.steps import (
     JobState,
-    clip_folder,
     has_ended,
     horizontal_overflow,
     is_reading,
@@ -27,13 +27,24 @@ from tests.browser.steps import (
     watch_job,
 )
 from tests.browser.test_accessibility import unlabelled_fields
-from tests.media import make_audio_file
+from tests.media import make_audio_file, make_clip
 
 pytestmark = pytest.mark.browser
 
 DESKTOP = ViewportSize(width=1280, height=900)
 PHONE = ViewportSize(width=390, height=844)
 LARGE = 4000  # long enough to read for a few seconds: time left can be estimated
+
+
+def own_clip_folder(root: Path, name: str, count: int, width: int) -> Path:
+    """`count` hard links to one clip whose bytes no other journey makes: a file this journey
+    deletes is never taken for another journey's file moved (same fingerprint)."""
+    folder = root / f"{name}-{uuid.uuid4().hex[:6]}"
+    folder.mkdir(parents=True)
+    source = make_clip(root / "sources" / f"{folder.name}.mp4", width=width, height=width // 2)
+    for index in range(count):
+        os.link(source, folder / f"{name}-{index:04d}.mp4")
+    return folder
 
 
 def shoot(page: Page, name: str, *, ours: bool = True) -> None:
@@ -185,7 +196,7 @@ def test_signing_in_with_a_wrong_password_then_changing_it(
 def test_every_page_at_both_widths_with_a_scan_read_again_and_its_missing_files(
     page: Page, stoat: StoatServer, media_root: Path
 ) -> None:
-    folder = clip_folder(media_root, f"tour-{uuid.uuid4().hex[:6]}", 60, prefix="take")
+    folder = own_clip_folder(media_root, "take", 60, width=208)
     (folder / "empty.mp4").write_bytes(b"")
     (folder / "garbage-1.mp4").write_bytes(b"not a video" * 50)
     (folder / "garbage-2.mp4").write_bytes(b"still not a video" * 50)
@@ -251,7 +262,7 @@ def test_every_page_at_both_widths_with_a_scan_read_again_and_its_missing_files(
 def test_a_long_scan_shows_time_left_and_a_cancelled_one_continues(
     page: Page, stoat: StoatServer, media_root: Path
 ) -> None:
-    folder = clip_folder(media_root, f"long-{uuid.uuid4().hex[:6]}", LARGE)
+    folder = own_clip_folder(media_root, "long", LARGE, width=176)
     visit(page, stoat, "/")
     job_id = start_scan(page, folder)
 
