@@ -23,7 +23,7 @@ def make_clip(
     path: Path,
     *,
     seconds: float = 1.0,
-    fps: int = 25,
+    fps: int | Fraction = 25,
     width: int = 160,
     height: int = 120,
     video_codec: str | None = None,

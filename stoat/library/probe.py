@@ -73,6 +73,9 @@ def check_regular_file(path: str) -> os.stat_result:
 def open_input(path: str) -> InputContainer:
     try:
         return av.open(path, mode="r", timeout=OPEN_TIMEOUT)
+    except (PermissionError, FileNotFoundError) as error:
+        # FFmpeg's own errors for these are OSErrors too: said in the same words as a stat's.
+        raise ProbeError(describe_os_error(error)) from error
     except av.error.InvalidDataError as error:
         raise ProbeError("not a video file that can be read: its data is invalid") from error
     except av.error.ExitError as error:
