@@ -245,23 +245,3 @@ def test_a_job_that_is_not_pending_is_not_run(library_dir: Path) -> None:
     job = lifecycle.create_scan(str(library_dir)).job
     lifecycle.request_cancel(job.pk)
     assert run_here(job) is None
-
-
-def test_files_under_a_folder_that_could_not_be_listed_are_not_marked_missing(
-    library_dir: Path,
-) -> None:
-    make_clip(library_dir / "top.mp4")
-    make_clip(library_dir / "locked" / "inside.mp4")
-    scan(library_dir)
-    job = lifecycle.create_scan(str(library_dir)).job
-    lifecycle.claim(job.pk)
-    job.refresh_from_db()
-    walker = scanner.Scanner(job)
-    found = walker.find()
-    assert found is not None
-    entries = [e for e in found[0] if "locked" not in e.path]
-
-    plan = walker.plan(entries, [str(library_dir / "locked")])
-
-    assert (plan.missing, plan.unchanged, plan.to_read) == (0, 1, [])
-    assert Video.objects.filter(missing=True).count() == 0
