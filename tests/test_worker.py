@@ -8,11 +8,17 @@ from django.test import Client
 from django.urls import reverse
 
 from stoat.library.models import Video
-from stoat.scans.models import Job, Status
+from stoat.scans.models import BatchStatus, Job, ScanBatch, Status
+from stoat.scans.tasks import queued_tasks
 from tests.media import make_clip
 from tests.worker import qcluster, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+
+def all_batches_ended(job: Job) -> bool:
+    running = ScanBatch.objects.filter(job=job).exclude(status=BatchStatus.DONE).exists()
+    return not running and queued_tasks() == 0
 
 
 def job_status() -> str:
@@ -54,11 +60,14 @@ def test_cancel_through_the_page_stops_a_real_worker_and_keeps_the_partial_resul
         assert response.status_code == 200
         wait_for(lambda: job_status() == Status.CANCELLED, 10, "the scan to stop")
 
-        # The job stays cancelled; no batch keeps writing after the end.
+        # The job stays cancelled; no batch keeps writing after the end, however long it runs on:
+        # compared once every batch has ended (queued ones without reading) and none is queued.
         job.refresh_from_db()
         stored = Video.objects.count()
-        wait_for(lambda: True, 0.5, "")
+        wait_for(lambda: all_batches_ended(job), 30, "every batch to end")
+        assert ScanBatch.objects.filter(job=job).count() > 1
         assert Video.objects.count() == stored
+        assert job_status() == Status.CANCELLED
 
     assert job.found == 401
     assert 0 < job.processed < job.found
