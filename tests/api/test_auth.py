@@ -67,13 +67,13 @@ def test_a_wrong_or_revoked_token_gets_401(anon_client: Client, reader: User) ->
     token, raw = create_token(reader)
     assert anon_client.get("/api/v1/videos", headers=bearer(raw)).status_code == 200
     token.delete()
+    # Every token presented and not valid is refused as such, never treated as no token.
     for presented in (raw, raw[:-1], "stoat_guess", "x" * 300, ""):
-        detail = error_of(anon_client.get("/api/v1/videos", headers=bearer(presented)), 401)
-        assert detail["code"] in {"INVALID_TOKEN", "NOT_AUTHENTICATED"}
-    assert error_of(anon_client.get("/api/v1/videos", headers=bearer(raw)), 401) == {
-        "code": "INVALID_TOKEN",
-        "message": "The API token is unknown or revoked.",
-    }
+        answer = anon_client.get("/api/v1/videos", headers=bearer(presented))
+        assert error_of(answer, 401) == {
+            "code": "INVALID_TOKEN",
+            "message": "The API token is unknown or revoked.",
+        }, presented
 
 
 def test_a_wrong_token_is_not_rescued_by_a_session(client: Client) -> None:
@@ -85,7 +85,9 @@ def test_the_token_of_a_deactivated_user_gets_401(anon_client: Client, reader: U
     _, raw = create_token(reader)
     reader.is_active = False
     reader.save()
-    assert error_of(anon_client.get("/api/v1/jobs", headers=bearer(raw)), 401)
+    assert error_of(anon_client.get("/api/v1/jobs", headers=bearer(raw)), 401)["code"] == (
+        "INVALID_TOKEN"
+    )
 
 
 def test_a_read_only_token_reads_everything(anon_client: Client, reader_token: str) -> None:
