@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -327,10 +328,20 @@ def test_empty_job_history_says_what_to_do(client: Client) -> None:
     assert "No scans yet" in client.get(reverse("scans:jobs")).content.decode()
 
 
-def test_static_stylesheet_is_served(client: Client) -> None:
+def test_every_stylesheet_and_script_the_page_links_is_served_with_its_type(
+    client: Client,
+) -> None:
     page = client.get("/").content.decode()
-    assert "stoat/stoat.css" in page
-    assert "htmx" in page
+    styles = re.findall(r'<link rel="stylesheet" href="([^"]+)"', page)
+    scripts = re.findall(r'<script[^>]* src="([^"]+)"', page)
+    assert styles and scripts, page[:500]
+    for url, kind in [
+        *((u, "text/css") for u in styles),
+        *((u, "text/javascript") for u in scripts),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response["Content-Type"].split(";")[0] == kind, url
 
 
 def test_static_files_are_served_by_whitenoise_with_debug_off(
