@@ -17,14 +17,17 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from django.conf import LazySettings
+from django.db import transaction
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from ninja.responses import NinjaJSONEncoder
 
+from stoat.accounts.models import ApiToken
 from stoat.api.api import api
-from stoat.scans.models import Status
+from stoat.library.models import Library, Video
+from stoat.scans.models import Job, ScanError, Status
 from tests.api.conftest import make_video
 from tests.conftest import make_job
 
@@ -195,16 +198,32 @@ def check_answer(operation: Operation, request: Request, status: int, response: 
         assert set(response.json()["detail"]) == {"code", "message"}, where
 
 
+@dataclass(frozen=True)
+class Rows:
+    ids: list[int]
+    files: dict[Path, bytes]
+
+
 @pytest.fixture
-def some_rows(
-    settings: LazySettings, clips: Callable[..., list[Path]], library_dir: Path
-) -> list[int]:
+def some_rows(settings: LazySettings, clips: Callable[..., list[Path]], library_dir: Path) -> Rows:
     """A few videos and jobs, so that drawn ids sometimes name real rows."""
     settings.STOAT_SCAN_ROOTS = [str(library_dir)]
-    ids = [make_video(str(clip)).pk for clip in clips(2)]
+    made = clips(2)
+    ids = [make_video(str(clip)).pk for clip in made]
     ids += [make_job(status=status).pk for status in (Status.PENDING, Status.RUNNING)]
     ids += [make_job(status=Status.COMPLETE).pk]
-    return ids
+    return Rows(ids, {clip: clip.read_bytes() for clip in made})
+
+
+def state() -> list[Any]:
+    """What a request could change: every row of the library and of the scan history."""
+    return [
+        sorted(Video.objects.values_list()),
+        sorted(Job.objects.values_list()),
+        ScanError.objects.count(),
+        Library.objects.count(),
+        sorted(ApiToken.objects.values_list("pk", flat=True)),
+    ]
 
 
 def test_the_document_lists_every_operation_the_fuzz_run_covers() -> None:
@@ -221,13 +240,21 @@ def test_the_document_lists_every_operation_the_fuzz_run_covers() -> None:
 )
 @given(data=st.data())
 def test_generated_requests_get_no_5xx_and_answers_that_match_the_document(
-    client: Client, some_rows: list[int], operation: Operation, data: st.DataObject
+    client: Client, some_rows: Rows, operation: Operation, data: st.DataObject
 ) -> None:
-    request = data.draw(requests_for(operation, some_rows))
-    response = client.generic(
-        operation.method.upper(),
-        request.url,
-        data=request.body or b"",
-        content_type="application/json",
-    )
-    check_answer(operation, request, response.status_code, response)
+    # Each example starts from the fixture's rows and files, whatever the one before changed.
+    before = state()
+    request = data.draw(requests_for(operation, some_rows.ids))
+    with transaction.atomic():
+        response = client.generic(
+            operation.method.upper(),
+            request.url,
+            data=request.body or b"",
+            content_type="application/json",
+        )
+        check_answer(operation, request, response.status_code, response)
+        transaction.set_rollback(True)
+    for path, content in some_rows.files.items():
+        if not path.exists():  # removed by a DELETE ?delete_file=true
+            path.write_bytes(content)
+    assert state() == before
