@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from stoat.scans import lifecycle
+from stoat.scans import batches
 from stoat.scans.models import Job, ScanError, Status
 from tests.conftest import make_job
 from tests.test_views import make_video
@@ -25,8 +25,10 @@ def admin_client(client: Client) -> Client:
 def test_job_changelist_and_change_view_load(admin_client: Client) -> None:
     job = make_job(status=Status.RUNNING, path="/srv/movies", found=3)
     ScanError.objects.create(job=job, path="/srv/movies/bad.mp4", message="broken")
-    lifecycle.plan_batches(job.pk, [2, 1])
-    lifecycle.claim_batch(job.pk, 1, "host-b:4242")
+    batches.plan(
+        job.pk, [[("/srv/movies/a.mp4", 1, 1, False)] * 2, [("/srv/movies/b.mp4", 1, 1, False)]]
+    )
+    batches.claim(job.pk, 1, "host-b:4242")
 
     listing = admin_client.get(reverse("admin:scans_job_changelist"), {"status__exact": "running"})
     searched = admin_client.get(reverse("admin:scans_job_changelist"), {"q": "movies"})
@@ -85,7 +87,7 @@ def test_every_admin_page_names_stoat_not_the_framework(admin_client: Client) ->
 
 def test_a_jobs_batches_are_headed_scan_batches(admin_client: Client) -> None:
     job = make_job(status=Status.RUNNING)
-    lifecycle.plan_batches(job.pk, [2, 1])
+    batches.plan(job.pk, [[("/srv/a.mp4", 1, 1, False)], [("/srv/b.mp4", 1, 1, False)]])
 
     page = admin_client.get(reverse("admin:scans_job_change", args=[job.pk])).content.decode()
 

@@ -11,7 +11,7 @@ import pytest
 from django.conf import LazySettings
 
 from stoat.library.models import Video
-from stoat.scans import lifecycle, scanner, services, tasks
+from stoat.scans import batches, lifecycle, scanner, services, tasks
 from stoat.scans.models import Job, Phase, ScanError, Status
 from stoat.scans.runner import run_here
 from tests.media import make_audio_file, make_clip, truncate
@@ -82,7 +82,7 @@ def test_a_fanned_out_scan_stores_the_same_rows_and_counts_as_one_task(
     fanned = scan_through_the_queue(library_dir, django_capture_on_commit_callbacks)
 
     assert (single.status, fanned.status) == (Status.COMPLETE, Status.COMPLETE)
-    assert single.batches_total == 0
+    assert single.batches_total == single.batches_done == 1
     assert fanned.batches_total == fanned.batches_done == 6
     assert counters(fanned) == counters(single) == (16, 16, 13, 0, 0, 1, 2, 0)
     assert rows() == single_rows
@@ -199,7 +199,8 @@ def test_a_cancel_between_batches_ends_the_job_at_once_and_queued_batches_read_n
     job = lifecycle.create_scan(str(library_dir)).job
     assert lifecycle.claim(job.pk)
     assert lifecycle.progress(job.pk, found=4, found_final=True)
-    assert lifecycle.plan_batches(job.pk, [2, 2])
+    items = [(str(path), 1, 1, False) for path in paths]
+    assert batches.plan(job.pk, [items[:2], items[2:]])
     read: list[str] = []
     monkeypatch.setattr(scanner, "read_video", lambda item: read.append(item.path))
 
@@ -207,9 +208,8 @@ def test_a_cancel_between_batches_ends_the_job_at_once_and_queued_batches_read_n
 
     assert result.outcome is lifecycle.CancelOutcome.REQUESTED
     assert result.job is not None and result.job.status == Status.CANCELLED
-    items = [(str(path), 1, 1, False) for path in paths]
-    assert tasks.run_batch(job.pk, 1, items[:2]) == "batch skipped; job ended"
-    assert tasks.run_batch(job.pk, 2, items[2:]) == "batch skipped; job ended"
+    assert tasks.run_batch(job.pk, 1) == "batches 1 (skipped); job cancelled"
+    assert tasks.run_batch(job.pk, 2) == "batches 2 (skipped); job cancelled"
     job.refresh_from_db()
     assert read == []
     assert (job.status, job.processed, job.batches_done, job.batches_reading) == (

@@ -6,7 +6,7 @@ import pytest
 from django.conf import LazySettings
 from django.utils import timezone
 
-from stoat.scans import lifecycle, services
+from stoat.scans import batches, lifecycle, services
 from stoat.scans.lifecycle import CancelOutcome
 from stoat.scans.models import TERMINAL, Job, ScanBatch, Status
 from tests.conftest import make_job
@@ -95,28 +95,34 @@ def test_conclude_prefers_cancelled_then_timeout_then_complete() -> None:
     assert lifecycle.conclude(plain.pk) is None
 
 
+def items(count: int) -> list[batches.Item]:
+    return [(f"/srv/videos/{n}.mp4", 1, 1, False) for n in range(count)]
+
+
 def test_the_last_batch_concludes_the_job() -> None:
     job = make_job(status=Status.RUNNING)
-    assert lifecycle.plan_batches(job.pk, [3, 2])
-    assert lifecycle.claim_batch(job.pk, 1, "host-a:1")
-    assert lifecycle.claim_batch(job.pk, 2, "host-b:2")
-    assert lifecycle.start_batch(job.pk) and lifecycle.start_batch(job.pk)
+    assert batches.plan(job.pk, [items(3), items(2)])
+    first = batches.claim(job.pk, 1, "host-a:1")
+    second = batches.claim(job.pk, 2, "host-b:2")
+    assert first is not None and second is not None and first.reading and second.reading
+    assert Job.objects.get(pk=job.pk).batches_reading == 2
 
-    assert lifecycle.end_batch(job.pk, 1, read=3) is None
+    assert batches.end(first) is None
     assert Job.objects.get(pk=job.pk).status == Status.RUNNING
-    assert lifecycle.end_batch(job.pk, 2, read=2) == Status.COMPLETE
-    batches = list(ScanBatch.objects.filter(job=job).values_list("worker", "status", "read"))
-    assert batches == [("host-a:1", "done", 3), ("host-b:2", "done", 2)]
+    assert batches.end(second) == Status.COMPLETE
+    rows = list(ScanBatch.objects.filter(job=job).values_list("worker", "status", "files"))
+    assert rows == [("host-a:1", "done", 3), ("host-b:2", "done", 2)]
+    assert Job.objects.get(pk=job.pk).batches_reading == 0
 
 
 def test_a_batch_is_claimed_once_and_ended_once() -> None:
     job = make_job(status=Status.RUNNING)
-    lifecycle.plan_batches(job.pk, [4, 4])
-    assert lifecycle.claim_batch(job.pk, 1, "host-a:1") is True
-    assert lifecycle.claim_batch(job.pk, 1, "host-b:2") is False
-    assert lifecycle.start_batch(job.pk)
-    assert lifecycle.end_batch(job.pk, 1, read=4) is None
-    assert lifecycle.end_batch(job.pk, 1, read=4) is None
+    batches.plan(job.pk, [items(4), items(4)])
+    claim = batches.claim(job.pk, 1, "host-a:1")
+    assert claim is not None
+    assert batches.claim(job.pk, 1, "host-b:2") is None
+    assert batches.end(claim) is None
+    assert batches.end(claim) is None
 
     assert Job.objects.get(pk=job.pk).batches_done == 1
     assert ScanBatch.objects.get(job=job, number=1).worker == "host-a:1"
@@ -124,8 +130,16 @@ def test_a_batch_is_claimed_once_and_ended_once() -> None:
 
 def test_batches_are_not_planned_for_a_job_that_ended() -> None:
     job = make_job(status=Status.CANCELLED)
-    assert lifecycle.plan_batches(job.pk, [5, 5]) is False
+    assert batches.plan(job.pk, [items(5), items(5)]) is False
     assert not ScanBatch.objects.filter(job=job).exists()
+
+
+def test_a_batch_keeps_its_files_in_order_even_with_names_that_are_not_utf8() -> None:
+    job = make_job(status=Status.RUNNING)
+    odd = [("/srv/videos/caf\udce9.mp4", 7, 8, True)]  # a Latin-1 name, as os.fsdecode gives it
+    batches.plan(job.pk, [items(2) + odd])
+    claim = batches.claim(job.pk, 1, "host-a:1")
+    assert claim is not None and claim.to_read == items(2) + odd
 
 
 def test_should_stop_for_a_job_that_is_gone() -> None:
@@ -157,20 +171,20 @@ def test_a_finished_scan_does_not_block_a_new_one() -> None:
     assert second.created and second.job.pk != first.pk
 
 
-def test_a_batch_is_taken_over_only_from_a_lost_run_and_only_once(settings: LazySettings) -> None:
-    job = make_job(status=Status.RUNNING)
-    lifecycle.plan_batches(job.pk, [4, 4])
-    lifecycle.claim_batch(job.pk, 1, "host-a:1")
-    lifecycle.claim_batch(job.pk, 2, "host-b:2")
-    # Batch 2's run claimed it longer ago than any task may run: it is gone.
-    ScanBatch.objects.filter(job=job, number=2).update(
-        started_at=timezone.now() - timedelta(seconds=settings.Q_CLUSTER["timeout"] + 1)
-    )
+def test_a_silent_batch_is_handed_back_only_once_and_a_live_one_never(
+    settings: LazySettings,
+) -> None:
+    job = make_job(status=Status.RUNNING, heartbeat_at=timezone.now())
+    batches.plan(job.pk, [items(4), items(4)])
+    batches.claim(job.pk, 1, "host-a:1")
+    batches.claim(job.pk, 2, "host-b:2")
+    long_ago = timezone.now() - timedelta(seconds=settings.STOAT_HEARTBEAT_STALE + 1)
+    ScanBatch.objects.filter(job=job, number=2).update(heartbeat_at=long_ago)
 
-    assert lifecycle.take_over_batch(job.pk, 1, "host-c:3", job_silent=False) is False
-    assert lifecycle.take_over_batch(job.pk, 2, "host-c:3", job_silent=False) is True
-    assert lifecycle.take_over_batch(job.pk, 2, "host-d:4", job_silent=False) is False
-    # A silent job has no live reader, so any of its claimed batches may be taken over.
-    assert lifecycle.take_over_batch(job.pk, 1, "host-d:4", job_silent=True) is True
-    workers = dict(ScanBatch.objects.filter(job=job).values_list("number", "worker"))
-    assert workers == {1: "host-d:4", 2: "host-c:3"}
+    assert batches.release_lost() == [(job.pk, 2)]
+    assert batches.release_lost() == []
+    rows = dict(ScanBatch.objects.filter(job=job).values_list("number", "status"))
+    assert rows == {1: "running", 2: "pending"}
+    job.refresh_from_db()
+    assert (job.batches_reading, job.worker_losses, job.worker_lost_at) == (1, 1, long_ago)
+    assert job.status == Status.RUNNING  # host-a still reads

@@ -69,13 +69,16 @@ def test_a_scan_with_only_videos_shows_no_such_list(client: Client, library_dir:
 def test_a_resumed_job_reads_them_again_and_lists_them_once(db: None, library_dir: Path) -> None:
     make_audio_file(library_dir / "song.mp4")
     job = scan(library_dir)
-    # Its worker went silent mid-scan: a re-delivered task resumes it from the start.
+    # Its worker went silent while walking: the walk is handed back and starts over.
     silent = timezone.now() - timedelta(hours=1)
-    Job.objects.filter(pk=job.pk).update(status=Status.RUNNING, heartbeat_at=silent)
+    Job.objects.filter(pk=job.pk).update(
+        status=Status.RUNNING, heartbeat_at=silent, batches_total=0, started_at=silent
+    )
 
-    assert lifecycle.resume(job.pk)
+    assert lifecycle.reap_lost(job.pk) == [job.pk]
 
     assert SkippedFile.objects.filter(job=job).count() == 0
+    assert lifecycle.claim(job.pk)
     Scanner(Job.objects.get(pk=job.pk)).run()
     job.refresh_from_db()
     assert (job.skipped, SkippedFile.objects.filter(job=job).count()) == (1, 1)

@@ -13,7 +13,7 @@ from django.conf import LazySettings
 from django.utils import timezone
 
 from stoat.scans import services, tasks
-from stoat.scans.lifecycle import WORKER_LOST, CancelOutcome
+from stoat.scans.lifecycle import CancelOutcome
 from stoat.scans.models import Job, Status
 from stoat.scans.paths import InvalidPath, PathNotAllowed
 from stoat.scans.runner import record_failure
@@ -99,20 +99,26 @@ def test_cancel_of_an_unknown_job_is_not_found() -> None:
     assert (result.outcome, result.job, result.accepted) == (CancelOutcome.NOT_FOUND, None, False)
 
 
-def test_listing_jobs_ends_the_ones_whose_worker_was_lost(settings: LazySettings) -> None:
+def test_listing_jobs_hands_the_ones_whose_worker_was_lost_back_to_the_workers(
+    settings: LazySettings, empty_queue: None
+) -> None:
     silent_since = timezone.now() - timedelta(seconds=settings.STOAT_HEARTBEAT_STALE + 60)
     lost = make_job(status=Status.RUNNING, started_at=silent_since, heartbeat_at=silent_since)
     alive = make_job(status=Status.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now())
 
     assert [job.pk for job in services.list_jobs(Status.RUNNING)] == [alive.pk]
     lost.refresh_from_db()
-    assert (lost.status, lost.failure_reason) == (Status.FAILED, WORKER_LOST)
+    assert (lost.status, lost.failure_reason, lost.worker_losses) == (Status.PENDING, "", 1)
+    assert tasks.queued_tasks() == 1  # its scan, queued again
 
 
-def test_a_job_read_after_its_worker_was_lost_shows_as_ended(settings: LazySettings) -> None:
+def test_a_job_read_after_its_worker_was_lost_shows_as_waiting_for_one(
+    settings: LazySettings,
+) -> None:
     silent_since = timezone.now() - timedelta(seconds=settings.STOAT_HEARTBEAT_STALE + 60)
     lost = make_job(status=Status.RUNNING, started_at=silent_since, heartbeat_at=silent_since)
-    assert services.current(lost).status == Status.FAILED
+    shown = services.current(lost)
+    assert (shown.status, shown.waits_after_loss) == (Status.PENDING, True)
 
 
 def test_a_failed_run_is_logged_and_ends_the_job_with_its_reason(

@@ -8,7 +8,7 @@ import pytest
 from django.conf import LazySettings
 
 from stoat.library.models import Video
-from stoat.scans import lifecycle, scanner, tasks
+from stoat.scans import batches, lifecycle, scanner, tasks
 from stoat.scans.models import BatchStatus, Job, ScanBatch, Status
 from tests.media import make_clip
 
@@ -29,10 +29,11 @@ def test_a_small_scan_is_read_in_its_own_task(library_dir: Path, sync_tasks: Non
     copies(library_dir, 3)
     job = queued_scan(library_dir)
 
-    assert tasks.run_scan(job.pk) == "complete"
+    # One batch, read here and recorded like any other: a lost worker's is taken over.
+    assert tasks.run_scan(job.pk) == "batches 1; job complete"
 
     job.refresh_from_db()
-    assert (job.status, job.new, job.batches_total) == (Status.COMPLETE, 3, 0)
+    assert (job.status, job.new, job.batches_total, job.batches_done) == (Status.COMPLETE, 3, 1, 1)
 
 
 def test_a_large_scan_fans_out_and_the_last_batch_concludes_it(
@@ -67,11 +68,11 @@ def test_a_cancelled_job_is_not_run(library_dir: Path) -> None:
 def test_a_batch_of_a_job_that_ended_does_no_work_but_still_ends(library_dir: Path) -> None:
     job = queued_scan(library_dir)
     lifecycle.claim(job.pk)
-    lifecycle.plan_batches(job.pk, [1])
-    lifecycle.finish(job.pk, Status.FAILED, failure_reason="ended elsewhere")
     item = (str(make_clip(library_dir / "a.mp4")), 1, 1, False)
+    batches.plan(job.pk, [[item]])
+    lifecycle.finish(job.pk, Status.FAILED, failure_reason="ended elsewhere")
 
-    assert tasks.run_batch(job.pk, 1, [item]) == "batch skipped; job ended"
+    assert tasks.run_batch(job.pk, 1) == "batches 1 (skipped); job failed"
     assert Video.objects.count() == 0
     assert ScanBatch.objects.get(job=job).status == BatchStatus.DONE
 
@@ -83,14 +84,14 @@ def test_batches_after_a_cancel_do_no_work_and_the_job_ends_without_waiting_for_
     job = queued_scan(library_dir)
     lifecycle.claim(job.pk)
     lifecycle.progress(job.pk, found=2, found_final=True)
-    lifecycle.plan_batches(job.pk, [1, 1])
+    item = (str(clip), 1, 1, False)
+    batches.plan(job.pk, [[item], [item]])
     lifecycle.request_cancel(job.pk)
     # No batch was reading, so the cancel itself ended the job.
     assert Job.objects.get(pk=job.pk).status == Status.CANCELLED
-    item = (str(clip), 1, 1, False)
 
-    assert tasks.run_batch(job.pk, 1, [item]) == "batch skipped; job ended"
-    assert tasks.run_batch(job.pk, 2, [item]) == "batch skipped; job ended"
+    assert tasks.run_batch(job.pk, 1) == "batches 1 (skipped); job cancelled"
+    assert tasks.run_batch(job.pk, 2) == "batches 2 (skipped); job cancelled"
     assert Video.objects.count() == 0
     assert Job.objects.get(pk=job.pk).batches_done == 2
 
@@ -99,13 +100,13 @@ def test_a_batch_delivered_twice_reads_its_files_once(library_dir: Path) -> None
     copies(library_dir, 2)
     job = queued_scan(library_dir)
     lifecycle.claim(job.pk)
-    lifecycle.plan_batches(job.pk, [2])
     items = [(str(p), 1, 1, False) for p in sorted(library_dir.iterdir())]
+    batches.plan(job.pk, [items])
 
-    first = tasks.run_batch(job.pk, 1, items)
-    second = tasks.run_batch(job.pk, 1, items)
+    first = tasks.run_batch(job.pk, 1)
+    second = tasks.run_batch(job.pk, 1)
 
-    assert first == "batch done; job complete"
+    assert first == "batches 1; job complete"
     assert second == "batch already taken"
     job.refresh_from_db()
     assert (job.processed, job.new, job.batches_done) == (2, 2, 1)
@@ -122,15 +123,15 @@ def test_fanned_out_batches_record_who_read_them(
 
     tasks.run_scan(job.pk)
 
-    batches = list(ScanBatch.objects.filter(job=job))
-    assert [(b.number, b.files, b.read, b.status) for b in batches] == [
+    rows = list(ScanBatch.objects.filter(job=job))
+    assert [(b.number, b.files, b.read, b.status) for b in rows] == [
         (1, 2, 2, BatchStatus.DONE),
         (2, 2, 2, BatchStatus.DONE),
         (3, 2, 2, BatchStatus.DONE),
         (4, 1, 1, BatchStatus.DONE),
     ]
-    assert {b.worker for b in batches} == {f"host-a:{os.getpid()}"}
-    assert all(b.started_at and b.finished_at and b.started_at <= b.finished_at for b in batches)
+    assert {b.worker for b in rows} == {f"host-a:{os.getpid()}"}
+    assert all(b.started_at and b.finished_at and b.started_at <= b.finished_at for b in rows)
 
 
 def test_a_crashing_scan_ends_failed(library_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -154,9 +155,9 @@ def test_a_crashing_batch_ends_the_job_failed(
     monkeypatch.setattr(scanner.Scanner, "read", explode)
     job = queued_scan(library_dir)
     lifecycle.claim(job.pk)
-    lifecycle.plan_batches(job.pk, [0])
+    batches.plan(job.pk, [[]])
 
-    assert tasks.run_batch(job.pk, 1, []) == "failed"
+    assert tasks.run_batch(job.pk, 1) == "batches 1 (failed); job failed"
     assert Job.objects.get(pk=job.pk).status == Status.FAILED
     assert ScanBatch.objects.get(job=job).status == BatchStatus.DONE
 

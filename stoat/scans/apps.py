@@ -14,7 +14,8 @@ class ScansConfig(AppConfig):
         from django_q.signals import post_spawn
 
         from stoat.scans.priority import lower_worker_priority
-        from stoat.scans.tasks import schedule_reaper
+        from stoat.scans.tasks import hand_back_on_start, schedule_reaper
 
         post_migrate.connect(schedule_reaper, sender=self)
         post_spawn.connect(lower_worker_priority, dispatch_uid="stoat-worker-priority")
+        post_spawn.connect(hand_back_on_start, dispatch_uid="stoat-hand-back-on-start")

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -18,12 +16,10 @@ from django.utils import timezone
 from stoat.library.models import Library
 from stoat.scans.models import (
     ACTIVE,
-    BatchStatus,
     Job,
     Kind,
     Origin,
     Phase,
-    ScanBatch,
     ScanError,
     SkippedFile,
     Status,
@@ -90,9 +86,12 @@ def create_scan(
 
 
 def claim(job_id: int) -> bool:
-    """pending → running. False when the job was cancelled, claimed already, or is gone."""
+    """pending → running. False when the job was cancelled, claimed already, or is gone.
+
+    A job that was fanned out into batches is never walked again: its batches resume it.
+    """
     now = timezone.now()
-    won = Job.objects.filter(pk=job_id, status=Status.PENDING).update(
+    won = Job.objects.filter(pk=job_id, status=Status.PENDING, batches_total=0).update(
         status=Status.RUNNING, started_at=now, heartbeat_at=now
     )
     return won == 1
@@ -125,10 +124,18 @@ def progress(job_id: int, **changes: object) -> bool:
     return Job.objects.filter(pk=job_id, status=Status.RUNNING).update(**values) == 1
 
 
-WORKER_LOST = (
-    "worker lost: the scan stopped reporting (its worker was killed or the machine restarted); "
-    "the files read before that are kept"
-)
+# A part of a scan (the walk, or one batch) lost this many times ends it: something in it kills
+# its workers.
+MAX_WORKER_LOSSES = 3
+
+
+def lost_too_often(times: int) -> str:
+    return (
+        f"worker lost {times} times: the scan stopped reporting each time (its worker was killed "
+        "or the machine restarted); the files read before that are kept"
+    )
+
+
 RAN_TOO_LONG = "the scan ran past its time limit; the files read before that are kept"
 COUNTERS = (
     "found",
@@ -172,74 +179,55 @@ def beat(job_id: int) -> bool:
     )
 
 
-def resume(job_id: int) -> bool:
-    """running, silent → running under the calling (re-delivered) task, once, never after a reap.
+def reap_lost(job_id: int | None = None) -> list[int]:
+    """Hand back the scans whose worker went silent before fanning out (while walking or
+    planning); returns the jobs to give to a worker again.
 
-    The counters start again: files stored before the worker was lost count as unchanged.
-    """
-    with transaction.atomic():
-        won = Job.objects.filter(
-            silent_since(stale_before()), pk=job_id, status=Status.RUNNING, batches_total=0
-        ).update(
-            heartbeat_at=timezone.now(),
-            phase=Phase.QUEUED,
-            found_final=False,
-            current_file="",
-            missing=0,
-            **dict.fromkeys(COUNTERS, 0),
-        )
-        if won:
-            # The files that failed are read again, so their errors are recorded again.
-            ScanError.objects.filter(job_id=job_id).delete()
-            SkippedFile.objects.filter(job_id=job_id).delete()
-    return won == 1
-
-
-def resume_batch(job_id: int) -> bool:
-    """A fanned-out job whose workers all went silent goes on under a re-delivered batch, once."""
-    return (
-        Job.objects.filter(
-            silent_since(stale_before()), pk=job_id, status=Status.RUNNING, batches_total__gt=0
-        ).update(heartbeat_at=timezone.now())
-        == 1
-    )
-
-
-def reap_lost(job_id: int | None = None, *, waiting_batches_may_be_queued: bool = True) -> int:
-    """End the running jobs whose worker went silent; how many were ended.
-
-    A cancel that was asked for ends as cancelled, a job past its time limit as timeout (both keep
-    their partial result), any other as failed "worker lost". It is one conditional UPDATE on
-    status=running and a stale heartbeat, so a re-delivered task that resumed the job first wins.
-    A fanned-out job with batches still to end is silent, too, while its batches wait in a busy
-    queue: it is spared unless the caller knows the queue is empty.
+    running → pending, its counters and errors cleared, as the walk starts over (nothing was
+    read yet). A cancel that was asked for ends it cancelled, a job past its time limit timeout,
+    and a walk lost for the MAX_WORKER_LOSSES-th time failed. Fanned-out jobs are the
+    batches' (`batches.release_lost`, `batches.wait_for_workers`).
     """
     now = timezone.now()
-    lost = Job.objects.filter(silent_since(stale_before()), status=Status.RUNNING)
+    lost = Job.objects.filter(silent_since(stale_before()), status=Status.RUNNING, batches_total=0)
     if job_id is not None:
         lost = lost.filter(pk=job_id)
-    if waiting_batches_may_be_queued:
-        lost = lost.exclude(batches_total__gt=F("batches_done"))
     if not lost.exists():
-        return 0
+        return []
     too_old = now - timedelta(seconds=time_limit())
-    cancelling = Q(cancel_requested_at__isnull=False)
-    # One UPDATE, so a cancel landing meanwhile is seen by all of it or none of it.
-    return lost.update(
-        status=Case(
-            When(cancelling, then=Value(Status.CANCELLED.value)),
-            When(started_at__lt=too_old, then=Value(Status.TIMEOUT.value)),
-            default=Value(Status.FAILED.value),
-        ),
-        failure_reason=Case(
-            When(cancelling, then=Value("")),
-            When(started_at__lt=too_old, then=Value(RAN_TOO_LONG)),
-            default=Value(WORKER_LOST),
-        ),
-        finished_at=now,
-        current_file="",
-        phase=Phase.DONE,
+    ended = {"finished_at": now, "current_file": "", "phase": Phase.DONE}
+    lost.filter(cancel_requested_at__isnull=False).update(status=Status.CANCELLED, **ended)
+    lost.filter(started_at__lt=too_old).update(
+        status=Status.TIMEOUT, failure_reason=RAN_TOO_LONG, **ended
     )
+    lost.filter(worker_losses__gte=MAX_WORKER_LOSSES - 1).update(
+        status=Status.FAILED,
+        failure_reason=lost_too_often(MAX_WORKER_LOSSES),
+        worker_losses=MAX_WORKER_LOSSES,
+        worker_lost_at=Coalesce("heartbeat_at", "started_at"),
+        **ended,
+    )
+    handed_back: list[int] = []
+    for pk in lost.values_list("pk", flat=True):
+        with transaction.atomic():
+            won = Job.objects.filter(
+                silent_since(stale_before()), pk=pk, status=Status.RUNNING, batches_total=0
+            ).update(
+                status=Status.PENDING,
+                phase=Phase.QUEUED,
+                found_final=False,
+                current_file="",
+                missing=0,
+                worker_losses=F("worker_losses") + 1,
+                worker_lost_at=Coalesce("heartbeat_at", "started_at"),
+                **dict.fromkeys(COUNTERS, 0),
+            )
+            if won:
+                # The files that failed are read again, so their errors are recorded again.
+                ScanError.objects.filter(job_id=pk).delete()
+                SkippedFile.objects.filter(job_id=pk).delete()
+                handed_back.append(pk)
+    return handed_back
 
 
 def finish(job_id: int, outcome: Status, failure_reason: str = "") -> bool:
@@ -277,60 +265,6 @@ def conclude(job_id: int, *, timed_out: bool = False) -> Status | None:
     return Status(status)
 
 
-def plan_batches(job_id: int, sizes: list[int]) -> bool:
-    """Record the batches a running scan fans out into; False when it is no longer running."""
-    with transaction.atomic():
-        if not progress(job_id, batches_total=len(sizes)):
-            return False
-        ScanBatch.objects.bulk_create(
-            ScanBatch(job_id=job_id, number=number, files=files)
-            for number, files in enumerate(sizes, start=1)
-        )
-    return True
-
-
-def claim_batch(job_id: int, number: int, worker: str) -> bool:
-    """pending → running for one batch, once: a task delivered twice reads its files once."""
-    won = ScanBatch.objects.filter(job_id=job_id, number=number, status=BatchStatus.PENDING).update(
-        status=BatchStatus.RUNNING, worker=worker, started_at=timezone.now()
-    )
-    return won == 1
-
-
-def take_over_batch(job_id: int, number: int, worker: str, *, job_silent: bool) -> bool:
-    """A re-delivered task takes over a batch whose run was lost, once.
-
-    The run is known lost when its job went silent (a reading batch keeps the heartbeat going),
-    or when it claimed the batch longer ago than the task timeout (django-q2 ends a task then).
-    """
-    timeout = float(settings.Q_CLUSTER.get("timeout") or settings.STOAT_JOB_TIME_LIMIT)
-    lost = Q(started_at__lt=timezone.now() - timedelta(seconds=timeout)) | Q(started_at=None)
-    batches = ScanBatch.objects.filter(job_id=job_id, number=number, status=BatchStatus.RUNNING)
-    if not job_silent:
-        batches = batches.filter(lost)
-    previous = batches.values_list("worker", flat=True).first()
-    if previous is None:
-        return False
-    with transaction.atomic():
-        if not batches.filter(worker=previous).update(worker=worker, started_at=timezone.now()):
-            return False
-        # The lost run was counted as reading; this run counts itself again in start_batch.
-        Job.objects.filter(pk=job_id, batches_reading__gt=0).update(
-            batches_reading=F("batches_reading") - 1
-        )
-    return True
-
-
-def start_batch(job_id: int) -> bool:
-    """Let one batch read: only while its job runs and no cancel was asked for; counts it."""
-    return (
-        Job.objects.filter(pk=job_id, status=Status.RUNNING, cancel_requested_at=None).update(
-            batches_reading=F("batches_reading") + 1
-        )
-        == 1
-    )
-
-
 def cancel_if_idle(job_id: int) -> bool:
     """running → cancelled for a fanned-out job asked to stop while no batch is reading.
 
@@ -344,44 +278,6 @@ def cancel_if_idle(job_id: int) -> bool:
         )
         == 1
     )
-
-
-def end_batch(
-    job_id: int,
-    number: int,
-    *,
-    read: int,
-    started: bool = True,
-    timed_out: bool = False,
-    settle: Callable[[], None] | None = None,
-) -> Status | None:
-    """Count one claimed batch as done (`started`: it had begun reading, `read`: files it went
-    through); the job ends with its last batch, or once a cancel was asked for and no batch reads.
-    The last batch runs `settle` (the scan's reconcile) before the job ends.
-    """
-    changes: dict[str, Any] = {"batches_done": F("batches_done") + 1}
-    if started:
-        changes["batches_reading"] = F("batches_reading") - 1
-    with transaction.atomic():
-        ended = ScanBatch.objects.filter(
-            job_id=job_id, number=number, status=BatchStatus.RUNNING
-        ).update(status=BatchStatus.DONE, read=read, finished_at=timezone.now())
-        if not ended:
-            return None
-        Job.objects.filter(pk=job_id).update(**changes)
-    if cancel_if_idle(job_id):
-        return Status.CANCELLED
-    counts = Job.objects.filter(pk=job_id).values_list("batches_done", "batches_total").first()
-    if counts is None or counts[0] < counts[1]:
-        return None
-    # Two batches ending together may both see the count complete: one UPDATE picks the one
-    # that settles and concludes.
-    settling = Job.objects.filter(pk=job_id, status=Status.RUNNING).exclude(phase=Phase.SETTLING)
-    if not settling.update(phase=Phase.SETTLING):
-        return None
-    if settle is not None:
-        settle()
-    return conclude(job_id, timed_out=timed_out)
 
 
 class CancelOutcome(enum.Enum):

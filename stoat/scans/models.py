@@ -91,6 +91,10 @@ class Job(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # When a worker of this job was last lost (its last sign of life), and the most times one
+    # part of the scan (the walk, or one batch) was lost: the job fails at MAX_WORKER_LOSSES.
+    worker_lost_at = models.DateTimeField(null=True, blank=True)
+    worker_losses = models.IntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -128,6 +132,11 @@ class Job(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE
+
+    @property
+    def waits_after_loss(self) -> bool:
+        """Its workers were lost and none has taken it on again yet."""
+        return self.status == Status.PENDING and self.worker_lost_at is not None
 
     @property
     def fraction(self) -> float | None:
@@ -238,9 +247,16 @@ class ScanBatch(models.Model):
     )
     # "host:pid" of the process that claimed it: where to look when a batch never ends.
     worker = models.CharField(max_length=255, blank=True)
-    # Files it went through before it ended (fewer than `files` when the scan was cancelled).
+    # Its files in reading order, as JSON [[path, size, mtime_ns, existing], ...]: whoever takes
+    # the batch over after a lost worker reads them from here, not from the lost task.
+    items = models.TextField(default="[]")
+    # Files of `items` already stored (as a row, an error or a skip), counted in the same
+    # transaction as their rows: a takeover goes on from items[read:].
     read = models.IntegerField(default=0)
+    # Times its worker was lost and the batch handed to another one.
+    losses = models.IntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

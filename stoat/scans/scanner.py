@@ -31,7 +31,8 @@ from stoat.library.probe import (
     open_video,
 )
 from stoat.library.thumbnails import thumbnail_name, write_thumbnail
-from stoat.scans import arrivals, lifecycle, parallel, reconcile
+from stoat.scans import arrivals, batches, lifecycle, parallel, reconcile
+from stoat.scans.batches import BatchLost, Claim
 from stoat.scans.models import Job, Phase, Status
 from stoat.scans.steps import (
     OutOfTime,
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 
 # While only comparing sizes and dates (no reading), look at the cancel flag this often.
 CANCEL_CHECK_SECONDS = 0.05
+# A batch task looks for batches of lost workers this often (one indexed query).
+WATCH_SECONDS = 1.0
 StopCheck = Callable[[], bool]
 ProgressHook = Callable[[Job], None]
 T = TypeVar("T")
@@ -145,16 +148,21 @@ class Scanner:
         stop: StopCheck | None = None,
         on_progress: ProgressHook | None = None,
         processes: int = 1,
+        batch: Claim | None = None,
+        watch: Callable[[], object] | None = None,
     ) -> None:
         self.job = job
         # Reader processes: more than one only for a scan run in the foreground.
         self.processes = processes
+        # Called now and then while reading, to hand on the batches of workers that were lost.
+        self.watch = watch
+        self.last_watch = time.monotonic()
         self.local_stop = stop
         self.on_progress = on_progress
         self.interval = settings.STOAT_PROGRESS_INTERVAL
         started = job.started_at or timezone.now()
         self.deadline = started.timestamp() + settings.STOAT_JOB_TIME_LIMIT
-        self.buffer = Buffer()
+        self.buffer = Buffer(batch=batch)
         self.last_flush = time.monotonic()
         self.last_check = 0.0
         self.stopped = False
@@ -182,6 +190,8 @@ class Scanner:
     def beat(self) -> None:
         if not lifecycle.beat(self.job.pk):
             raise JobEnded(self.job.pk)
+        if self.buffer.batch is not None:
+            batches.beat(self.buffer.batch)
 
     def run_step(self, work: Callable[[], T], what: str) -> T:
         """One reader step within the per-file limit (and the job's), beating while it waits."""
@@ -199,6 +209,9 @@ class Scanner:
     def flush(self, **fields: object) -> None:
         self.buffer.flush(self.job.pk, **fields)
         self.last_flush = time.monotonic()
+        if self.watch is not None and self.last_flush - self.last_watch >= WATCH_SECONDS:
+            self.last_watch = self.last_flush
+            self.watch()
         if self.on_progress is not None:
             self.job.refresh_from_db()
             self.on_progress(self.job)
@@ -323,7 +336,7 @@ class Scanner:
             except OutOfTime:
                 self.stopped = True
                 break
-            except (JobEnded, ReadersStalled):
+            except (JobEnded, BatchLost, ReadersStalled):
                 raise
             except (NotAVideo, ProbeError) as reason:
                 outcome = reason

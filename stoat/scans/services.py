@@ -13,7 +13,7 @@ from stoat.scans import lifecycle
 from stoat.scans.lifecycle import CancelOutcome, ScanStart
 from stoat.scans.models import Job, Origin
 from stoat.scans.paths import check_scan_path, shown
-from stoat.scans.tasks import enqueue_scan
+from stoat.scans.tasks import enqueue_scan, hand_back_lost
 
 
 def start_scan(
@@ -76,15 +76,17 @@ def cancel_job(job_id: int) -> CancelResult:
 
 
 def list_jobs(status: str | None = None) -> QuerySet[Job]:
-    """Jobs newest first, a job whose worker was lost shown as ended rather than running."""
-    # One cheap read when nothing is lost; the schedule does the same between requests.
-    lifecycle.reap_lost()
+    """Jobs newest first, the work of lost workers handed to live ones first (a job no worker
+    reads shows as waiting for one, not as running)."""
+    # Three cheap reads when nothing is lost; the schedule does the same between requests.
+    hand_back_lost()
     jobs = Job.objects.order_by("-created_at", "-id")
     return jobs.filter(status=status) if status else jobs
 
 
 def current(job: Job) -> Job:
-    """`job`, ended first if its worker is gone, so it never shows as running forever."""
-    if lifecycle.is_silent(job) and lifecycle.reap_lost(job.pk):
+    """`job`, handed to the live workers first if its workers are gone, so it never shows as
+    running forever."""
+    if lifecycle.is_silent(job) and hand_back_lost(job.pk):
         job.refresh_from_db()
     return job

@@ -9,7 +9,8 @@ from typing import Any
 from django.db import connection, transaction
 
 from stoat.library.models import Video, display_path
-from stoat.scans import lifecycle
+from stoat.scans import batches, lifecycle
+from stoat.scans.batches import Claim
 from stoat.scans.models import ScanArrival, ScanError, SkippedFile
 
 # Rows buffered before a flush even when the time to flush has not come.
@@ -58,6 +59,8 @@ class Buffer:
         )
     )
     current_file: str = ""
+    # The batch these files belong to, when a batch task reads them.
+    batch: Claim | None = None
 
     def __len__(self) -> int:
         return len(self.videos) + len(self.errors) + len(self.skipped) + len(self.arrivals)
@@ -77,6 +80,9 @@ class Buffer:
                 job_id, **self.counts, current_file=self.current_file, **fields
             ):
                 raise JobEnded(job_id)
+            if self.batch is not None:
+                # Counted with the rows: a takeover goes on exactly after the files stored here.
+                batches.beat(self.batch, read=self.counts["processed"])
             if self.videos:
                 # Rows locked in one global order: two scans upserting the same files on
                 # PostgreSQL wait for each other instead of deadlocking.

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,14 +17,19 @@ from django_q.exceptions import TimeoutException
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from stoat.library.models import Library, Video, display_path, path_key
-from stoat.scans import lifecycle
-from stoat.scans.models import Job, Origin, ScanArrival, ScanError, SkippedFile
+from stoat.library.models import Library, Video
+from stoat.scans import batches, lifecycle
+from stoat.scans.batches import BatchLost, Claim
+from stoat.scans.models import Job, Origin
 from stoat.scans.runner import record_failure
 from stoat.scans.scanner import ReadItem, Scanner, mark_maybe_moved
 from stoat.scans.store import JobEnded
 
+log = logging.getLogger(__name__)
+
 ItemTuple = tuple[str, int, int, bool]
+# A batch task waiting to take over a quiet batch looks at it this often.
+WAIT_FOR_OTHERS_SECONDS = 0.5
 
 
 def enqueue_scan(job_id: int) -> None:
@@ -69,11 +75,12 @@ def split_batches(items: Sequence[ReadItem]) -> list[list[ItemTuple]]:
 def run_scan(job_id: int) -> str:
     """Find the files of a pending scan, then read them here or fan them out as batches.
 
-    A re-delivered task (its worker was lost) resumes the job if the reaper has not ended it.
+    A re-delivered task (its worker was lost while walking) starts the walk over.
     """
     if lifecycle.claim(job_id):
         prefix = ""
-    elif lifecycle.resume(job_id):
+    elif hand_back_lost(job_id) >= 0 and lifecycle.claim(job_id):
+        # Re-delivered after its worker was lost: the walk starts over (by us, or the reaper).
         prefix = "resumed; "
     else:
         return "not claimed: the job was cancelled, ended, or is running elsewhere"
@@ -96,22 +103,18 @@ def scan_in_task(job_id: int, scanner: Scanner) -> str:
         if scanner.should_stop():
             # Cancelled (or out of time) while planning: no batch needs to be queued.
             return str(lifecycle.conclude(job_id, timed_out=scanner.timed_out))
-        batches = split_batches(plan.to_read)
-        if len(batches) <= 1:
-            scanner.read(plan.to_read)
+        parts = split_batches(plan.to_read)
+        if not parts:
             scanner.settle()
             return str(lifecycle.conclude(job_id, timed_out=scanner.timed_out))
-        if not lifecycle.plan_batches(job_id, [len(batch) for batch in batches]):
+        # Even one batch is recorded: a worker lost while reading it is taken over from its row.
+        if not batches.plan(job_id, parts):
             return "ended while planning"
-        for number, batch in enumerate(batches, start=1):
-            async_task(
-                "stoat.scans.tasks.run_batch",
-                job_id,
-                number,
-                batch,
-                task_name=f"scan-{job_id}-batch-{number}",
-            )
-        return f"fanned out into {len(batches)} batches"
+        if len(parts) == 1:
+            return run_batch(job_id, 1)
+        for number in range(1, len(parts) + 1):
+            enqueue_batch(job_id, number)
+        return f"fanned out into {len(parts)} batches"
     except JobEnded:
         return "the job ended elsewhere"
     except Exception as error:
@@ -124,93 +127,124 @@ def worker_name() -> str:
     return f"{settings.STOAT_WORKER_NAME}:{os.getpid()}"
 
 
-def not_yet_read(job_id: int, items: list[ReadItem]) -> list[ReadItem]:
-    """The items a lost run of this batch did not store (as a video or as an error) yet."""
-    stored = set(
-        Video.objects.filter(path_key__in=[path_key(i.path) for i in items]).values_list(
-            "path_key", "size", "mtime_ns"
-        )
+def enqueue_batch(job_id: int, number: int) -> None:
+    async_task(
+        "stoat.scans.tasks.run_batch", job_id, number, task_name=f"scan-{job_id}-batch-{number}"
     )
-    failed = set(
-        ScanError.objects.filter(
-            job_id=job_id, path__in=[display_path(i.path) for i in items]
-        ).values_list("path", flat=True)
-    )
-    failed.update(
-        SkippedFile.objects.filter(
-            job_id=job_id, path__in=[display_path(i.path) for i in items]
-        ).values_list("path", flat=True)
-    )
-    # Files it set aside for reconcile are stored too (under their real path).
-    failed.update(
-        display_path(path)
-        for path in ScanArrival.objects.filter(
-            job_id=job_id, path__in=[i.path for i in items]
-        ).values_list("path", flat=True)
-    )
-    return [
-        i
-        for i in items
-        if (path_key(i.path), i.size, i.mtime_ns) not in stored
-        and display_path(i.path) not in failed
-    ]
 
 
-def run_batch(job_id: int, number: int, items: list[ItemTuple]) -> str:
-    """Read one batch of a fanned-out scan; the last batch to end concludes the job.
+def hand_back_lost(job_id: int | None = None) -> int:
+    """Give the work of lost workers to the live ones (all jobs, or one); how much was handed.
 
-    A batch re-delivered after its worker was lost skips the files that run already stored.
+    A walk starts over, a lost batch goes on from its files not yet stored, and a job no live
+    worker reads waits as pending with all its unfinished batches queued again (the tasks that
+    held them may have died with their worker: a second copy of a task only finds it taken).
     """
-    # Which files may be moves is asked here, so the task's arguments stay plain tuples.
-    to_read = mark_maybe_moved([ReadItem(*item) for item in items])
-    job = Job.objects.filter(pk=job_id).first()
-    silent = job is not None and lifecycle.is_silent(job)
-    if lifecycle.claim_batch(job_id, number, worker_name()):
-        taken_over = False
-    elif lifecycle.take_over_batch(job_id, number, worker_name(), job_silent=silent):
-        taken_over = True
-    else:
-        return "batch already taken"
-    if taken_over or silent:
-        # Re-delivered after its worker was lost (or long queued): revive the heartbeat unless
-        # another batch did first; a reaped job is not running, so start_batch refuses it.
-        lifecycle.resume_batch(job_id)
-        to_read = not_yet_read(job_id, to_read)
-    if not lifecycle.start_batch(job_id):
-        # Cancelled or ended before this batch began: it reads nothing, only counts itself.
-        outcome = lifecycle.end_batch(job_id, number, read=0, started=False)
-        return f"batch skipped; job {outcome or 'ended'}"
-    scanner = Scanner(Job.objects.get(pk=job_id))
-    result = ""
-    try:
-        scanner.read(to_read)
-    except JobEnded:
-        result = "the job ended elsewhere"
-    except TimeoutException:
-        scanner.timed_out = True
-    except Exception as error:
-        record_failure(job_id, error)
-        result = "failed"
-    read = scanner.files_read
+    walks = lifecycle.reap_lost(job_id)
+    for pk in walks:
+        enqueue_scan(pk)
+    released = batches.release_lost(job_id)
+    for pk, number in released:
+        enqueue_batch(pk, number)
+    waiting, unsettled = batches.wait_for_workers(job_id)
+    for pk in waiting:
+        for number in batches.unfinished(pk):
+            enqueue_batch(pk, number)
+    for pk in unsettled:
+        async_task("stoat.scans.tasks.settle_scan", pk, task_name=f"scan-{pk}-settle")
+    return len(walks) + len(released) + len(waiting) + len(unsettled)
+
+
+def settler(scanner: Scanner) -> Callable[[], None]:
+    """The scan's reconcile, run by whoever ends its last batch: all its files are known then."""
 
     def settle() -> None:
-        # Only the last batch to end gets here: the whole scan's files are known now.
+        scanner.buffer.batch = None  # the batch is done: what settling reads is the job's
         try:
             scanner.settle()
         except JobEnded:
             pass
         except Exception as error:
-            record_failure(job_id, error)
+            record_failure(scanner.job.pk, error)
 
+    return settle
+
+
+def settle_scan(job_id: int) -> str:
+    """Settle and conclude a scan whose worker was lost after its last batch ended."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        return "no such job"
+    outcome = batches.conclude_if_idle(job_id, settle=settler(Scanner(job)))
+    return f"job {outcome or 'not concluded here'}"
+
+
+def read_batch(claim: Claim) -> str:
+    """Read the rest of a claimed batch and end it (the job with it, if it was the last);
+    returns why this run stopped early, "" when it did not."""
+    if not claim.reading:
+        # Cancelled or ended before this batch began: it reads nothing, only counts itself.
+        batches.end(claim)
+        return "skipped"
+    job_id = claim.job_id
+    scanner = Scanner(Job.objects.get(pk=job_id), batch=claim, watch=lambda: hand_back_lost(job_id))
+    note = ""
+    try:
+        # Which files may be moves is asked here, so the batch keeps plain tuples.
+        scanner.read(mark_maybe_moved([ReadItem(*item) for item in claim.to_read]))
+    except BatchLost:
+        # Given up for lost while it was slow: the batch is someone else's now.
+        return "lost"
+    except JobEnded:
+        note = "the job ended elsewhere"
+    except TimeoutException:
+        scanner.timed_out = True
+    except Exception as error:
+        record_failure(job_id, error)
+        note = "failed"
     # Every claimed batch is ended, so only a lost worker leaves one running.
-    outcome = lifecycle.end_batch(
-        job_id,
-        number,
-        read=read,
-        timed_out=scanner.timed_out or time.time() > scanner.deadline,
-        settle=settle,
-    )
-    return result or f"batch done; job {outcome or 'still running'}"
+    timed_out = scanner.timed_out or time.time() > scanner.deadline
+    batches.end(claim, timed_out=timed_out, settle=settler(scanner))
+    return note
+
+
+def next_claim(job_id: int, worker: str) -> Claim | None:
+    """More work of the job for a worker done with its batch, while a worker of the job seems
+    lost: a batch still pending (maybe held by the lost worker) or one handed back. None when
+    all looks well: the other batches' own tasks read them, and this worker is free to stop."""
+    while batches.needs_help(job_id):
+        hand_back_lost(job_id)
+        claim = batches.claim(job_id, None, worker)
+        if claim is not None:
+            return claim
+        # Nothing to take yet: wait for the quiet batch to go stale (or to speak again).
+        time.sleep(WAIT_FOR_OTHERS_SECONDS)
+    return None
+
+
+def run_batch(job_id: int, number: int, items: object = None) -> str:
+    """Read batch `number` of a fanned-out scan, then, while a worker of the job seems lost, the
+    batches it held; the last batch to end concludes the job.
+
+    (`items`: tasks queued by an older stoat carried their files; the batch row holds them now.)
+    """
+    worker = worker_name()
+    claim = batches.claim(job_id, number, worker)
+    read: list[str] = []
+    while True:
+        if claim is None:
+            claim = next_claim(job_id, worker)
+            if claim is None:
+                break
+        note = read_batch(claim)
+        read.append(f"{claim.number}" + (f" ({note})" if note else ""))
+        if note in ("lost", "failed", "the job ended elsewhere"):
+            break
+        claim = None
+    if not read:
+        return "batch already taken"
+    status = Job.objects.filter(pk=job_id).values_list("status", flat=True).first()
+    return f"batches {', '.join(read)}; job {status}"
 
 
 REAPER_SCHEDULE = "stoat: end scans whose worker was lost"
@@ -234,14 +268,23 @@ def schedule_reaper(**kwargs: Any) -> None:
 
 
 def reap_lost_jobs() -> str:
-    """Run by a django-q2 schedule: end the running jobs whose worker went silent.
+    """Run by a django-q2 schedule: hand the work of lost workers to the live ones."""
+    return f"handed back {hand_back_lost()} lost scan(s) or batch(es)"
 
-    Batches of a fanned-out job may sit in the queue behind other work; only once nothing waits
-    there is such a job's silence proof that its workers were lost.
+
+def hand_back_on_start(**kwargs: Any) -> None:
+    """django-q2's `post_spawn`: a worker that starts (after a reboot, say) takes on lost work.
+
+    Work lost longer ago than the heartbeat bound is handed back now. A batch only quiet so far
+    (its worker died moments before this restart) gets a task that waits to take it over: the
+    tasks that held it may have died with that worker.
     """
-    queued = get_broker().queue_size()
-    ended = lifecycle.reap_lost(waiting_batches_may_be_queued=bool(queued))
-    return f"ended {ended} lost job(s)"
+    try:
+        hand_back_lost()
+        for job_id, number in batches.quiet():
+            enqueue_batch(job_id, number)
+    except Exception:  # a worker must start even when this fails; the schedule tries again
+        log.exception("could not hand back the work of lost workers")
 
 
 def library_schedule_name(library_id: int) -> str:
