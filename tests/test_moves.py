@@ -37,6 +37,8 @@ PLACE_FIELDS = {
     "missing",
     "missing_job",
     "updated_at",
+    # A move across file systems gives the file a new inode.
+    "inode",
 }
 KEPT_FIELDS = [f.attname for f in Video._meta.concrete_fields if f.name not in PLACE_FIELDS]
 
@@ -101,6 +103,7 @@ def test_a_renamed_file_keeps_its_video_and_is_not_read_again(
     )
     assert kept(after) == kept(before)
     assert after.name_order == name_key(renamed.name)
+    assert after.inode == before.inode == renamed.stat().st_ino
     assert after.fingerprint and after.missing is False
     assert (after.moved_from, after.moved_at is not None) == (str(clip), True)
     assert thumbnail_identity(after) == thumb
@@ -359,7 +362,10 @@ def test_a_move_across_two_batches_is_one_move(
     before = {v.pk: v for v in Video.objects.all()}
     probed.clear()
 
-    (library_dir / "old").rename(library_dir / "new")
+    # Moved as across file systems (copied, then removed): new inodes, so each file is
+    # fingerprinted, by whichever batch reads it.
+    shutil.copytree(library_dir / "old", library_dir / "new")
+    shutil.rmtree(library_dir / "old")
     for n in range(6, 9):  # new files, so the reading splits into batches
         distinct_clip(library_dir / "new" / f"v{n}.mp4", n)
     job = scan_through_the_queue(library_dir, django_capture_on_commit_callbacks)
@@ -411,7 +417,9 @@ def test_a_moved_file_whose_read_hangs_is_a_timed_out_error_and_the_others_still
         distinct_clip(library_dir / "old" / f"v{n}.mp4", n)
     scan(library_dir)
     before = {v.filename: v.pk for v in Video.objects.all()}
-    (library_dir / "old").rename(library_dir / "new")
+    # Copied, then removed (new inodes): each file has to be fingerprinted.
+    shutil.copytree(library_dir / "old", library_dir / "new")
+    shutil.rmtree(library_dir / "old")
     stalled = library_dir / "new" / "v1.mp4"
     settings.STOAT_FILE_TIME_LIMIT = 1
     job = lifecycle.create_scan(str(library_dir)).job
@@ -450,3 +458,24 @@ def test_with_fingerprints_off_nothing_is_fingerprinted_and_a_rename_is_a_new_vi
     new = Video.objects.exclude(pk=old.pk).get()
     assert (old.fingerprint, new.fingerprint, new.path) == ("", "", str(library_dir / "y.mp4"))
     assert (job.moved, job.new, job.missing) == (0, 1, 1)
+
+
+def test_a_new_file_at_a_moved_videos_old_path_does_not_take_its_thumbnail(
+    library_dir: Path,
+) -> None:
+    clip = distinct_clip(library_dir / "x.mp4", 1)
+    scan(library_dir)
+    moved = Video.objects.get()
+    clip.rename(library_dir / "y.mp4")
+    scan(library_dir)
+    moved.refresh_from_db()
+    thumb = thumbnail_identity(moved)
+
+    distinct_clip(library_dir / "x.mp4", 3)  # another video where the moved one was
+    job = scan(library_dir)
+
+    moved.refresh_from_db()
+    newcomer = Video.objects.exclude(pk=moved.pk).get()
+    assert (job.new, newcomer.path) == (1, str(clip))
+    assert newcomer.thumbnail != moved.thumbnail
+    assert thumbnail_identity(moved) == thumb

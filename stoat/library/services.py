@@ -42,11 +42,17 @@ def file_on_disk(video: Video) -> str:
     Names that are not UTF-8 are stored with their odd bytes written as `\\xNN`; undoing that
     finds the real name, and the key (a hash of the real name) says whether it is the same file.
     """
-    raw = ESCAPED_BYTE.sub(lambda m: bytes([int(m[1], 16)]), video.path.encode("utf-8"))
-    for candidate in (video.path, os.fsdecode(raw)):
-        if path_key(candidate) == video.path_key:
-            return candidate
-    raise FileNotDeletable(f"stoat cannot tell which file on disk {video.path} is.")
+    return real_path(video.path, video.path_key)
+
+
+def real_path(path: str, key: str) -> str:
+    """The file path on disk of a stored `path` and its `key` (see file_on_disk)."""
+    if path_key(path) == key:
+        return path
+    raw = ESCAPED_BYTE.sub(lambda m: bytes([int(m[1], 16)]), path.encode("utf-8"))
+    if path_key(os.fsdecode(raw)) == key:
+        return os.fsdecode(raw)
+    raise FileNotDeletable(f"stoat cannot tell which file on disk {path} is.")
 
 
 @dataclass(frozen=True)

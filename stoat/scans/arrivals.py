@@ -9,6 +9,7 @@ chunk per reader step, so a move of 10,000 files costs few threads and one query
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -17,10 +18,10 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from stoat.library.fingerprint import Fingerprint
-from stoat.library.models import path_key, storable_inode
+from stoat.library.models import Video, path_key, storable_inode
 from stoat.library.probe import ProbeError, check_regular_file
 from stoat.scans import reconcile
-from stoat.scans.models import ScanArrival
+from stoat.scans.reconcile import Arrival
 from stoat.scans.steps import OutOfTime
 
 if TYPE_CHECKING:
@@ -101,17 +102,61 @@ def sort_out(
         key = path_key(item.path)
         if left.get((outcome.size, outcome.digest), set()) - {key}:
             scanner.buffer.arrivals.append(
-                ScanArrival(
-                    job_id=scanner.job.pk,
-                    path=item.path,
-                    size=outcome.size,
-                    mtime_ns=item.mtime_ns,
-                    inode=storable_inode(outcome.inode),
-                    fingerprint=outcome.digest,
-                    existing=item.existing,
+                Arrival(
+                    item.path,
+                    outcome.size,
+                    item.mtime_ns,
+                    storable_inode(outcome.inode),
+                    outcome.digest,
+                    item.existing,
                 )
             )
             scanner.count_set_aside(counted)
         else:
             to_read.append(item._replace(maybe_moved=False, known_print=outcome))
     return to_read
+
+
+def renamed(items: Sequence[ReadItem]) -> tuple[list[ReadItem], list[Arrival]]:
+    """Files a rename moved, set aside without reading a byte: the same inode, size and mtime
+    as a fingerprinted video that left its path (a rename keeps all three), so that video's
+    fingerprint is theirs. Returns the files still to read, and those set aside."""
+    if not settings.STOAT_FINGERPRINTS or not items:
+        return list(items), []
+    stamps = {(item.size, item.mtime_ns) for item in items}
+    sizes = sorted({size for size, _ in stamps})
+    known: dict[tuple[int, int, int], tuple[str, str, str]] = {}
+    for start in range(0, len(sizes), 500):
+        rows = (
+            Video.objects.filter(size__in=sizes[start : start + 500], inode__isnull=False)
+            .exclude(fingerprint="")
+            .values_list("path", "path_key", "size", "mtime_ns", "inode", "fingerprint")
+        )
+        for path, key, size, mtime_ns, stored_inode, fp in rows:
+            if (size, mtime_ns) in stamps and stored_inode is not None:
+                known[(size, mtime_ns, stored_inode)] = (path, key, fp)
+    if not known:
+        return list(items), []
+    rest: list[ReadItem] = []
+    aside: list[Arrival] = []
+    # Only a file whose size and mtime some such video has costs a stat.
+    candidates = {(size, mtime_ns) for size, mtime_ns, _ in known}
+    for item in items:
+        match = None
+        inode: int | None = None
+        if (item.size, item.mtime_ns) in candidates:
+            try:
+                inode = storable_inode(os.stat(item.path).st_ino)
+            except OSError:
+                inode = None
+            if inode is not None:
+                match = known.get((item.size, item.mtime_ns, inode))
+        if match is None or match[1] == path_key(item.path):
+            rest.append(item)
+        elif reconcile.has_left(match[0], match[1], item.size, item.mtime_ns):
+            aside.append(
+                Arrival(item.path, item.size, item.mtime_ns, inode, match[2], item.existing)
+            )
+        else:
+            rest.append(item)
+    return rest, aside

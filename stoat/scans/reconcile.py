@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from stoat.library.models import Video, VideoMove, display_path, name_key, path_key
-from stoat.library.services import FileNotDeletable, file_on_disk
+from stoat.library.services import FileNotDeletable, real_path
 from stoat.library.thumbnails import thumbnail_name
 from stoat.scans import lifecycle
 from stoat.scans.models import Job, ScanArrival
@@ -116,9 +116,8 @@ def decide(
 # -- the I/O around the decision ------------------------------------------------------------------
 def has_left(path: str, key: str, size: int, mtime_ns: int) -> bool:
     """True when the file recorded at `path` is no longer there (gone, or other content now)."""
-    probe = Video(path=path, path_key=key)
     try:
-        st = os.stat(file_on_disk(probe))
+        st = os.stat(real_path(path, key))
     except FileNotDeletable:
         return False  # stoat cannot tell which file it is: assume it is still there
     except OSError:
@@ -217,7 +216,7 @@ def apply_moves(job: Job, moves: Sequence[tuple[Arrival, Candidate]]) -> int:
     back_from_missing = 0
     renames: list[tuple[str, str]] = []
     updates: list[tuple[Any, ...]] = []
-    history: list[VideoMove] = []
+    history: list[tuple[Any, ...]] = []
     table = connection.ops.quote_name(Video._meta.db_table)
     with transaction.atomic(), connection.cursor() as cursor:
         # Rows on the arrivals' paths that do not move themselves: their content left for good.
@@ -259,15 +258,7 @@ def apply_moves(job: Job, moves: Sequence[tuple[Arrival, Candidate]]) -> int:
             moved_at: object = video.moved_at
             if video.path != new_path:
                 moved_from, moved_at = video.path, stamp
-                history.append(
-                    VideoMove(
-                        video_id=video.pk,
-                        from_path=video.path,
-                        to_path=new_path,
-                        moved_at=now,
-                        job_id=job.pk,
-                    )
-                )
+                history.append((video.pk, video.path, new_path, stamp, job.pk))
                 moved += 1
             if video.thumbnail and video.thumbnail == thumbnail_name(video.path_key):
                 # A thumbnail named after the old path would be overwritten by a file arriving
@@ -299,17 +290,28 @@ def apply_moves(job: Job, moves: Sequence[tuple[Arrival, Candidate]]) -> int:
             )
         assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in MOVE_COLUMNS)
         cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", updates)
-        VideoMove.objects.bulk_create(history, batch_size=500)
+        moves_table = connection.ops.quote_name(VideoMove._meta.db_table)
+        cursor.executemany(
+            f"INSERT INTO {moves_table} (video_id, from_path, to_path, moved_at, job_id)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            history,
+        )
         lifecycle.progress(job.pk, moved=moved, missing=len(displaced_ids) - back_from_missing)
-    for old, new in renames:
-        rename_thumbnail(old, new)
+    rename_thumbnails(renames)
     return moved
 
 
-def rename_thumbnail(old: str, new: str) -> None:
-    folder = settings.STOAT_THUMB_DIR
-    try:
-        (folder / new).parent.mkdir(parents=True, exist_ok=True)
-        os.replace(folder / old, folder / new)
-    except OSError:
-        pass  # no thumbnail to keep: the page shows the placeholder
+def rename_thumbnails(renames: Sequence[tuple[str, str]]) -> None:
+    """Give moved videos' thumbnails their own names (plain strings: thousands of them)."""
+    folder = str(settings.STOAT_THUMB_DIR)
+    made: set[str] = set()
+    for old, new in renames:
+        target = os.path.join(folder, new)
+        parent = os.path.dirname(target)
+        try:
+            if parent not in made:
+                os.makedirs(parent, exist_ok=True)
+                made.add(parent)
+            os.replace(os.path.join(folder, old), target)
+        except OSError:
+            pass  # no thumbnail to keep: the page shows the placeholder

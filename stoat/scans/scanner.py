@@ -70,6 +70,7 @@ class Plan:
     to_read: list[ReadItem]
     unchanged: int
     missing: int
+    set_aside: int = 0  # renamed files found by inode, for reconcile
 
 
 def video_row(
@@ -290,10 +291,18 @@ class Scanner:
             for chunk in chunks(gone, 500):
                 # Which scan found it gone: that scan's page lists it.
                 Video.objects.filter(path_key__in=chunk).update(missing=True, missing_job=job.pk)
-        return Plan(to_read=mark_maybe_moved(to_read), unchanged=unchanged, missing=len(gone))
+        # Renamed files are set aside without a byte read; the rest may still be moves.
+        to_read, renamed = arrivals.renamed(to_read)
+        self.buffer.arrivals.extend(renamed)
+        return Plan(
+            to_read=mark_maybe_moved(to_read),
+            unchanged=unchanged,
+            missing=len(gone),
+            set_aside=len(renamed),
+        )
 
     def record_plan(self, plan: Plan) -> None:
-        self.buffer.counts["processed"] += plan.unchanged
+        self.buffer.counts["processed"] += plan.unchanged + plan.set_aside
         self.buffer.counts["unchanged"] += plan.unchanged
         self.buffer.counts["missing"] += plan.missing
         self.flush(

@@ -12,6 +12,7 @@ from stoat.library.models import Video, display_path
 from stoat.scans import batches, lifecycle
 from stoat.scans.batches import Claim
 from stoat.scans.models import ScanArrival, ScanError, SkippedFile
+from stoat.scans.reconcile import Arrival
 
 # Rows buffered before a flush even when the time to flush has not come.
 MAX_BUFFER = 500
@@ -52,7 +53,8 @@ class Buffer:
     videos: list[Video] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
-    arrivals: list[ScanArrival] = field(default_factory=list)
+    # Files set aside for reconcile (stoat.scans.arrivals).
+    arrivals: list[Arrival] = field(default_factory=list)
     counts: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(
             ("processed", "new", "updated", "unchanged", "skipped", "error_count", "missing"), 0
@@ -98,7 +100,7 @@ class Buffer:
             if self.skipped:
                 SkippedFile.objects.bulk_create(self.skipped)
             if self.arrivals:
-                ScanArrival.objects.bulk_create(self.arrivals)
+                insert_arrivals(job_id, self.arrivals)
         self.videos.clear()
         self.errors.clear()
         self.skipped.clear()
@@ -121,3 +123,17 @@ def fetch_rows(sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
 def chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def insert_arrivals(job_id: int, arrivals: Sequence[Arrival]) -> None:
+    # executemany: a moved folder sets aside thousands, and the ORM's insert costs 10x this.
+    table = connection.ops.quote_name(ScanArrival._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} (job_id, path, size, mtime_ns, inode, fingerprint, existing)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            [
+                (job_id, a.path, a.size, a.mtime_ns, a.inode, a.fingerprint, a.existing)
+                for a in arrivals
+            ],
+        )
