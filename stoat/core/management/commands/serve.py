@@ -37,7 +37,9 @@ class Command(BaseCommand):
             "--server", choices=SERVERS, default=DEFAULT_SERVER, help="the production web server"
         )
         parser.add_argument(
-            "--web-only", action="store_true", help="do not start a worker beside the web server"
+            "--web-only",
+            action="store_true",
+            help="only the web server: no scan worker, no watcher",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
