@@ -248,3 +248,15 @@ def test_times_are_shown_in_the_time_zone_the_browser_gave(
     for bad in ("Not/AZone", "../../etc/passwd", "x" * 100, ""):
         client.cookies["stoat_tz"] = bad
         assert "2026-03-01 18:00 UTC" in client.get(reverse("libraries:list")).content.decode()
+
+
+def test_a_library_scan_names_its_library_and_why_it_ran(client: Client, library_dir: Path) -> None:
+    library = add_library(library_dir)
+    job = Job.objects.create(
+        path=str(library_dir), library=library, origin=Origin.SCHEDULE, status="complete"
+    )
+
+    page = client.get(reverse("scans:job", args=[job.pk])).content.decode()
+
+    assert f'library <a href="{reverse("libraries:edit", args=[library.pk])}">Videos</a>' in page
+    assert "on schedule" in page

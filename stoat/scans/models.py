@@ -122,10 +122,6 @@ class Job(models.Model):
         super().save(*args, **kwargs)
 
     @property
-    def title(self) -> str:
-        return self.label or self.path
-
-    @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL
 
