@@ -130,16 +130,19 @@ class Video(models.Model):
             ),
             # Every video, in either direction: the admin and "Show missing files".
             models.Index(fields=["name_order", "id"], name="video_name_order"),
-            # Covers the facet counts: one pass over the index groups present videos by all four.
+            # Present videos only, like the pages' queries (`NOT missing`), which then read the
+            # index alone: the facet counts and the stats' sums of size and duration.
             models.Index(
                 fields=[
-                    "missing",
                     "video_codec",
                     "audio_codec",
                     "container_kind",
                     "resolution_class",
+                    "size",
+                    "duration",
                 ],
-                name="video_facets",
+                name="video_present_facets",
+                condition=models.Q(missing=False),
             ),
             # Moves and duplicates are found by equal size and fingerprint.
             models.Index(fields=["size", "fingerprint"], name="video_size_fingerprint"),

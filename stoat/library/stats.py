@@ -12,8 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.db.models import Count, Sum
-from django.db.models.functions import TruncMonth
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Func, Sum
+from django.db.models.functions import Substr, TruncMonth
 
 from stoat.library.filters import FACETS, NO_AUDIO, VideoFilters, apply_filters
 from stoat.library.models import Video, VideoQuerySet
@@ -115,7 +117,7 @@ def library_stats(filters: VideoFilters) -> LibraryStats:
     )
     stats.largest_folders = [FolderSize(folder, n, size or 0) for folder, n, size in folders]
     months = (
-        filtered.annotate(month=TruncMonth("created_at"))
+        filtered.annotate(month=month_of_added())
         .values_list("month")
         .annotate(n=Count("*"))
         .order_by("month")
@@ -127,7 +129,20 @@ def library_stats(filters: VideoFilters) -> LibraryStats:
     return stats
 
 
-def month_text(month: date | datetime) -> str:
+def month_of_added() -> Func:
+    """The month a video was added, computed in the database.
+
+    SQLite stores UTC timestamps as text ("2024-05-01 12:00:00"), so with TIME_ZONE UTC the month
+    is its first seven characters: a C function, where TruncMonth calls back into Python per row.
+    """
+    if connection.vendor == "sqlite" and settings.TIME_ZONE == "UTC":
+        return Substr("created_at", 1, 7)
+    return TruncMonth("created_at")
+
+
+def month_text(month: date | datetime | str) -> str:
+    if isinstance(month, str):
+        return month
     return f"{month.year:04d}-{month.month:02d}"
 
 
