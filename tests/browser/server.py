@@ -50,6 +50,8 @@ def server_environment(data_dir: Path, scan_root: Path) -> dict[str, str]:
         STOAT_DATA_DIR=str(data_dir),
         STOAT_SCAN_ROOTS=str(scan_root),
         STOAT_PROGRESS_INTERVAL=PROGRESS_INTERVAL,
+        # A journey holds a file to keep its scan running: only its release may end the read.
+        STOAT_FILE_TIME_LIMIT="120",
         DJANGO_SUPERUSER_USERNAME=USERNAME,
         DJANGO_SUPERUSER_PASSWORD=PASSWORD,
         DJANGO_SUPERUSER_EMAIL="browser-admin@example.com",

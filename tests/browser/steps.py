@@ -167,6 +167,22 @@ class Traffic:
     def polls_after(self, moment: float) -> int:
         return sum(1 for at, method in self.requests if method == "GET" and at > moment)
 
+    def next_answer(self, page: Page) -> int:
+        """Wait for the page's next answer from this path (an event, never a fixed time)."""
+        with page.expect_response(lambda r: urlsplit(r.url).path == self.path) as answer:
+            pass
+        return answer.value.status
+
+
+def polls_once_timers_ran(page: Page, polls: Traffic, since: float) -> int:
+    """Polls sent after `since`, once the page's timers ran five more seconds (on its installed
+    clock, so no real time passes).
+    """
+    page.clock.run_for(5000)
+    # A request those timers started is seen before this one's answer arrives.
+    page.evaluate("() => fetch('/healthz').then((answer) => answer.status)")
+    return polls.polls_after(since)
+
 
 def horizontal_overflow(page: Page) -> int:
     """How many CSS pixels the page is wider than the window (0: no sideways scrolling)."""

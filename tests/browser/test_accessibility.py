@@ -7,12 +7,21 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from tests.browser.server import StoatServer
-from tests.browser.steps import clip_folder, is_reading, read_job, start_scan, visit, watch_job
+from tests.browser.steps import (
+    Traffic,
+    clip_folder,
+    is_reading,
+    read_job,
+    start_scan,
+    visit,
+    watch_job,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -121,10 +130,11 @@ def test_a_keyboard_user_starts_a_scan_reads_its_progress_and_cancels_it(
     assert shown is not None and bars[0]["valuenow"] == int(shown), (bars, shown)
 
     cancel = page.get_by_role("button", name="Cancel scan")
+    polls = Traffic(urlsplit(page.url).path).watch(page)
     tab_to(page, cancel)
     assert_focus_is_visible(page, cancel)
-    # A person takes a moment: the 1 s poll redraws the panel meanwhile; focus must stay put.
-    page.wait_for_timeout(2200)
+    # A person takes a moment: two polls redraw the panel meanwhile; focus must stay put.
+    assert [polls.next_answer(page), polls.next_answer(page)] == [200, 200]
     expect(cancel).to_be_focused()
     with page.expect_response(re.compile(r"/cancel$")) as answer:
         page.keyboard.press("Enter")

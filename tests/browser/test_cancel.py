@@ -16,11 +16,14 @@ from tests.browser.steps import (
     clip_folder,
     horizontal_overflow,
     is_reading,
+    polls_once_timers_ran,
     read_job,
     start_scan,
     visit,
     watch_job,
 )
+from tests.hanging import hanging_file, release
+from tests.media import make_clip
 
 pytestmark = pytest.mark.browser
 
@@ -35,6 +38,8 @@ def test_on_a_phone_cancel_stops_a_large_scan_keeps_its_counts_and_ends_polling(
     page: Page, stoat: StoatServer, media_root: Path
 ) -> None:
     folder = clip_folder(media_root, "large-then-cancelled", LARGE)
+    # The page's timers run on a clock the test can move on (at the real pace until then).
+    page.clock.install()
     visit(page, stoat, "/")
     assert horizontal_overflow(page) == 0
     job_id = start_scan(page, folder)
@@ -71,8 +76,7 @@ def test_on_a_phone_cancel_stops_a_large_scan_keeps_its_counts_and_ends_polling(
     if answer.value.status == 286:
         stopped.insert(0, answered)
     assert stopped, f"no 286 answer ended the polling: {polls.answers}"
-    page.wait_for_timeout(2500)
-    assert polls.polls_after(stopped[0]) == 0
+    assert polls_once_timers_ran(page, polls, stopped[0]) == 0
     assert read_job(page).stats == last.stats
     assert horizontal_overflow(page) == 0
 
@@ -85,21 +89,24 @@ def test_cancel_in_a_tab_that_missed_the_end_explains_the_409(
     media_root: Path,
     recorder: Recorder,
 ) -> None:
-    # Long enough (about 3 s at 800 files/s) that the second tab loads while it runs.
-    folder = clip_folder(media_root, "ends-in-another-tab", 2400)
-    visit(page, stoat, "/jobs/")
-    job_id = start_scan(page, folder)
+    folder = clip_folder(media_root, "ends-in-another-tab", 50)
+    # Its own file (the others are links to one): while it is held, the scan cannot end.
+    held = make_clip(folder / "zz-held.mp4")
+    with hanging_file(held) as holder:
+        visit(page, stoat, "/jobs/")
+        job_id = start_scan(page, folder)
 
-    # The second tab shares the login; it gets its own context only because Playwright's
-    # clock is per context, and only this tab's clock is held.
-    stale = open_context(storage_state=context.storage_state()).new_page()
-    # A tab whose next poll has not come yet: its timers are held, so its page stays as loaded.
-    stale.clock.install()
-    stale.clock.pause_at(time.time() + 1)
-    stale.goto(page.url)
-    assert read_job(stale).status in ("pending", "running")
-    late_cancel = stale.get_by_role("button", name="Cancel scan")
-    expect(late_cancel).to_be_enabled()
+        # The second tab shares the login; it gets its own context only because Playwright's
+        # clock is per context, and only this tab's clock is held.
+        stale = open_context(storage_state=context.storage_state()).new_page()
+        # A tab whose next poll has not come yet: its timers are held, so it stays as loaded.
+        stale.clock.install()
+        stale.clock.pause_at(time.time() + 1)
+        stale.goto(page.url)
+        assert read_job(stale).status in ("pending", "running")
+        late_cancel = stale.get_by_role("button", name="Cancel scan")
+        expect(late_cancel).to_be_enabled()
+        release(holder)
 
     assert watch_job(page)[-1].status == "complete"
     recorder.expect_status(409, f"/jobs/{job_id}/cancel")
@@ -116,7 +123,5 @@ def test_cancel_in_a_tab_that_missed_the_end_explains_the_409(
     expect(stale.get_by_role("navigation", name="Main")).to_be_visible()
     # The 409 also brought the rest of the page up to date.
     expect(stale.get_by_text("None — every file found was read.")).to_be_visible()
-    stale.clock.resume()
-    stale.wait_for_timeout(1500)
-    assert polls.polls_after(clicked) == 0
+    assert polls_once_timers_ran(stale, polls, clicked) == 0
     recorder.page = stale
