@@ -137,6 +137,28 @@ def outcome(job_id: int, folder: Path, requested: float, killed: float) -> Outco
     )
 
 
+def missing_rows(folder: Path) -> list[str]:
+    """Files of the library with no row, and where the scan put them instead, if anywhere."""
+    from stoat.library.models import Video
+    from stoat.scans.models import ScanArrival, ScanError, SkippedFile
+
+    on_disk = {str(path) for path in folder.rglob("*") if path.is_file()}
+    stored = set(Video.objects.filter(path__startswith=f"{folder}/").values_list("path", flat=True))
+    lines = []
+    for path in sorted(on_disk - stored)[:5]:
+        where = [
+            name
+            for name, model in (
+                ("arrival", ScanArrival),
+                ("error", ScanError),
+                ("not video", SkippedFile),
+            )
+            if model.objects.filter(path=path).exists()
+        ]
+        lines.append(f"    no row: {path} ({', '.join(where) or 'nowhere'})")
+    return lines
+
+
 def report(label: str, result: Outcome, files: int, limit: float) -> bool:
     ok = result.holds(files, limit)
     print(
@@ -181,6 +203,7 @@ def child(files: int) -> int:
         killed = time.monotonic()
         print(f"  host-b SIGKILLed at {fraction_read(job):.0%} read", flush=True)
         ok &= report("two hosts, one killed", outcome(job, first, requested, killed), files, limit)
+        print("\n".join(missing_rows(first)), flush=True)
     finally:
         for host in hosts:
             host.stop()
@@ -202,6 +225,7 @@ def child(files: int) -> int:
         result = outcome(job, second, requested, killed)
         print(f"  started again {restarted:.1f} s after the kill", flush=True)
         ok &= report("only host killed, restarted", result, files, limit + RESTART_AFTER)
+        print("\n".join(missing_rows(second)), flush=True)
     finally:
         host.stop()
     return 0 if ok else 1

@@ -219,7 +219,8 @@ def test_a_lost_batch_is_queued_again_for_the_workers(
 
     before = queued()
     assert tasks.hand_back_lost() == 1
-    assert queued() == before + 1  # batch 1 is queued again, the job goes on
+    # Batch 1 is queued again, and batch 3 too: its task may have died with that worker.
+    assert queued() == before + 2
     assert Job.objects.get(pk=job.pk).status == Status.RUNNING
     tasks.read_batch(live)
     assert tasks.run_batch(job.pk, 1) == "batches 1; job running"

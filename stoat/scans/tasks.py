@@ -144,8 +144,11 @@ def hand_back_lost(job_id: int | None = None) -> int:
     for pk in walks:
         enqueue_scan(pk)
     released = batches.release_lost(job_id)
-    for pk, number in released:
-        enqueue_batch(pk, number)
+    # The lost worker may have held the tasks of batches it had not begun (Redis hands a task
+    # out once): every batch still pending of those jobs is queued again.
+    for pk in sorted({pk for pk, _ in released}):
+        for number in batches.unfinished(pk):
+            enqueue_batch(pk, number)
     waiting, unsettled = batches.wait_for_workers(job_id)
     for pk in waiting:
         for number in batches.unfinished(pk):
