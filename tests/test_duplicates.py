@@ -272,3 +272,19 @@ def test_a_file_changed_since_its_scan_gets_no_content_hash(library_dir: Path) -
     a.refresh_from_db()
     assert (a.content_hash, group.confirmed) == ("", False)
     assert Video.objects.get(filename="b.mp4").content_hash != ""
+
+
+def test_the_page_refuses_to_delete_a_copy_outside_the_scan_roots(
+    library_dir: Path, tmp_path: Path, client: Client, settings: LazySettings
+) -> None:
+    original = padded_clip(library_dir / "a.mp4")
+    shutil.copyfile(original, library_dir / "b.mp4")
+    scan(library_dir)
+    b = Video.objects.get(filename="b.mp4")
+    settings.STOAT_SCAN_ROOTS = [str(tmp_path / "elsewhere")]
+
+    response = client.post(f"/videos/{b.pk}/remove-copy")
+
+    assert response.status_code == 403
+    assert "outside the folders stoat may change" in response.content.decode()
+    assert (library_dir / "b.mp4").exists() and Video.objects.filter(pk=b.pk).exists()

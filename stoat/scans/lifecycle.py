@@ -20,6 +20,7 @@ from stoat.scans.models import (
     Kind,
     Origin,
     Phase,
+    ScanArrival,
     ScanError,
     SkippedFile,
     Status,
@@ -146,6 +147,7 @@ COUNTERS = (
     "unchanged",
     "skipped",
     "error_count",
+    "moved",
 )
 
 
@@ -226,6 +228,8 @@ def reap_lost(job_id: int | None = None) -> list[int]:
                 # The files that failed are read again, so their errors are recorded again.
                 ScanError.objects.filter(job_id=pk).delete()
                 SkippedFile.objects.filter(job_id=pk).delete()
+                # Files it set aside are found and set aside again.
+                ScanArrival.objects.filter(job_id=pk).delete()
                 handed_back.append(pk)
     return handed_back
 

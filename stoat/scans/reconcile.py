@@ -16,7 +16,7 @@ import os
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -189,6 +189,19 @@ def reconcile(job: Job) -> Outcome:
     return Outcome(moved, unmatched)
 
 
+class Row(NamedTuple):
+    """What a move needs of the video's row (plain values: a moved folder has thousands)."""
+
+    pk: int
+    path: str
+    path_key: str
+    thumbnail: str
+    missing: bool
+    missing_job_id: int | None
+    moved_from: str
+    moved_at: Any
+
+
 MOVE_COLUMNS = (
     "path",
     "path_key",
@@ -220,28 +233,27 @@ def apply_moves(job: Job, moves: Sequence[tuple[Arrival, Candidate]]) -> int:
     table = connection.ops.quote_name(Video._meta.db_table)
     with transaction.atomic(), connection.cursor() as cursor:
         # Rows on the arrivals' paths that do not move themselves: their content left for good.
-        displaced = Video.objects.filter(path_key__in=list(targets)).exclude(id__in=list(wanted))
-        displaced_ids = list(displaced.values_list("id", flat=True))
+        keys = sorted(targets)
+        displaced_ids = [
+            pk
+            for start in range(0, len(keys), 500)
+            for pk in Video.objects.filter(path_key__in=keys[start : start + 500]).values_list(
+                "id", flat=True
+            )
+            if pk not in wanted
+        ]
         for video_id in displaced_ids:
             Video.objects.filter(pk=video_id).update(
                 path_key=unique_key("replaced", video_id), missing=True, missing_job=job.pk
             )
         # Locked, and only those still at the path the decision saw: another scan may have
         # moved or removed one meanwhile.
-        rows: dict[int, Video] = {}
+        rows: dict[int, Row] = {}
         ids = sorted(wanted)
         for start in range(0, len(ids), 500):
             chunk = Video.objects.select_for_update().filter(pk__in=ids[start : start + 500])
-            for video in chunk.only(
-                "id",
-                "path",
-                "path_key",
-                "thumbnail",
-                "missing",
-                "missing_job_id",
-                "moved_from",
-                "moved_at",
-            ):
+            for row in chunk.values_list(*Row._fields):
+                video = Row(*row)
                 if video.path_key == wanted[video.pk]:
                     rows[video.pk] = video
         # A row whose path another row takes first steps aside, so a swap never meets the
@@ -255,7 +267,7 @@ def apply_moves(job: Job, moves: Sequence[tuple[Arrival, Candidate]]) -> int:
             new_path = display_path(arrival.path)
             name = display_path(arrival.name)
             moved_from, thumbnail = video.moved_from, video.thumbnail
-            moved_at: object = video.moved_at
+            moved_at: object = connection.ops.adapt_datetimefield_value(video.moved_at)
             if video.path != new_path:
                 moved_from, moved_at = video.path, stamp
                 history.append((video.pk, video.path, new_path, stamp, job.pk))
