@@ -238,7 +238,11 @@ def test_every_page_at_both_widths_with_a_scan_read_again_and_its_missing_files(
     pager.get_by_role("button", name="Go").click()
     expect(pager).to_contain_text("Page 2 of 2")
     shoot(page, "library-page-2")
-    page.goto(stoat.url + f"/?q={folder.name}-nothing")
+    # 5: a search that finds only hidden missing files says so.
+    page.goto(stoat.url + f"/?q={folder.name}/take-0007")
+    expect(page.locator("#results .empty")).to_contain_text(
+        "1 missing file matches but is hidden: tick Show missing files to see it."
+    )
     shoot(page, "library-no-match")
     page.goto(stoat.url + f"/?q={folder.name}")
     page.locator("#results li.card").first.get_by_role("link").first.click()
