@@ -105,7 +105,9 @@ def fill(count: int) -> float:
                 "UPDATE library_video SET created_at = %s + (id %% 1096) * interval '1 day'",
                 [start],
             )
-            cursor.execute("ANALYZE library_video")
+            # What autovacuum does soon after a big scan: statistics, and the visibility map
+            # that lets the partial facet index answer alone (an index-only scan).
+            cursor.execute("VACUUM ANALYZE library_video")
         else:
             cursor.execute(
                 "UPDATE library_video SET created_at = datetime(%s, '+' || (id % 1096) || ' days')",
