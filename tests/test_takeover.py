@@ -369,3 +369,25 @@ def test_a_job_that_no_worker_reads_past_its_time_limit_ends_as_timeout(
 
     job.refresh_from_db()
     assert (job.status, job.processed, Video.objects.count()) == (Status.TIMEOUT, 2, 2)
+
+
+def test_a_taker_reads_exactly_the_files_the_lost_run_had_not_stored_whatever_their_order(
+    library_dir: Path, settings: LazySettings
+) -> None:
+    job = fanned_out(library_dir)
+    lost = batches.claim(job.pk, 1, "lost-host:1")
+    assert lost is not None
+    # Readers take some files first (those that may be moves): the lost run stored the last two.
+    scanner = Scanner(Job.objects.get(pk=job.pk), batch=lost)
+    scanner.read([ReadItem(*item) for item in lost.items[2:]])
+    time_passes(settings)
+    assert batches.release_lost() == [(job.pk, 1)]
+
+    taker = batches.claim(job.pk, 1, "live-host:2")
+
+    assert taker is not None and taker.start == 2
+    assert taker.to_read == lost.items[:2]
+    tasks.read_batch(taker)
+    assert tasks.run_batch(job.pk, 2) == "batches 2; job running"
+    assert tasks.run_batch(job.pk, 3) == "batches 3; job complete"
+    finished_once(job)

@@ -20,9 +20,20 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from stoat.library.models import Video, display_path, path_key
 from stoat.scans import lifecycle
 from stoat.scans.lifecycle import MAX_WORKER_LOSSES, lost_too_often
-from stoat.scans.models import ACTIVE, BatchStatus, Job, Phase, ScanBatch, Status
+from stoat.scans.models import (
+    ACTIVE,
+    BatchStatus,
+    Job,
+    Phase,
+    ScanArrival,
+    ScanBatch,
+    ScanError,
+    SkippedFile,
+    Status,
+)
 
 Item = tuple[str, int, int, bool]
 
@@ -40,7 +51,7 @@ class Claim:
     worker: str
     losses: int
     items: list[Item]
-    start: int  # items[:start] were stored by an earlier run of this batch
+    start: int  # files stored by earlier runs of this batch
     reading: bool  # False: the job had ended or a cancel was asked, the batch was only counted
 
     def owned(self) -> Q:
@@ -54,7 +65,37 @@ class Claim:
 
     @property
     def to_read(self) -> list[Item]:
-        return self.items[self.start :]
+        """Its files that no earlier run of the batch stored (all of them on a first run).
+
+        Readers may take a batch's files out of order (the ones that may be moves first), so
+        this asks what each file left behind: a row as it is now, an error, a skip or an arrival.
+        """
+        if not self.start:
+            return self.items
+        paths = [display_path(path) for path, *_ in self.items]
+        stored: set[tuple[str, int, int]] = set()
+        left: set[str] = set()
+        for first in range(0, len(self.items), 500):
+            chunk = self.items[first : first + 500]
+            keys = [path_key(path) for path, *_ in chunk]
+            shown = paths[first : first + 500]
+            rows = Video.objects.filter(path_key__in=keys)
+            stored.update(rows.values_list("path_key", "size", "mtime_ns"))
+            for model in (ScanError, SkippedFile):
+                left.update(
+                    model.objects.filter(job_id=self.job_id, path__in=shown).values_list(
+                        "path", flat=True
+                    )
+                )
+            arrivals = ScanArrival.objects.filter(
+                job_id=self.job_id, path__in=[path for path, *_ in chunk]
+            )
+            left.update(display_path(path) for path in arrivals.values_list("path", flat=True))
+        return [
+            item
+            for item, shown_path in zip(self.items, paths, strict=True)
+            if (path_key(item[0]), item[1], item[2]) not in stored and shown_path not in left
+        ]
 
 
 def encode_items(items: Sequence[Item]) -> str:

@@ -246,8 +246,8 @@ class ScanBatch(models.Model):
     # Its files in reading order, as JSON [[path, size, mtime_ns, existing], ...]: whoever takes
     # the batch over after a lost worker reads them from here, not from the lost task.
     items = models.TextField(default="[]")
-    # Files of `items` already stored (as a row, an error or a skip), counted in the same
-    # transaction as their rows: a takeover goes on from items[read:].
+    # Files of `items` already stored (as a row, an error, a skip or an arrival), counted in the
+    # same transaction as their rows.
     read = models.IntegerField(default=0)
     # Times its worker was lost and the batch handed to another one.
     losses = models.IntegerField(default=0)

@@ -83,7 +83,7 @@ class Buffer:
             ):
                 raise JobEnded(job_id)
             if self.batch is not None:
-                # Counted with the rows: a takeover goes on exactly after the files stored here.
+                # The batch's own heartbeat, refused (rolling all this back) if it was handed on.
                 batches.beat(self.batch, read=self.counts["processed"])
             if self.videos:
                 # Rows locked in one global order: two scans upserting the same files on
