@@ -128,7 +128,7 @@ def test_ctrl_c_cancels_the_scan_and_keeps_what_was_read(
     monkeypatch.setattr(scanner, "read_video", read_then_interrupt)
 
     with pytest.raises(SystemExit) as exit_info:
-        run("scan", str(library_dir))
+        run("scan", str(library_dir), "--processes", "1")
 
     assert exit_info.value.code == 2
     job = Job.objects.get()

@@ -14,84 +14,83 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import TYPE_CHECKING
 
 from stoat.library.models import Video, display_path
-from stoat.scans.readers import read_one, settings_for_readers, start_reader
+from stoat.scans.readers import read_one, ready, settings_for_readers, start_reader
 from stoat.scans.steps import OutOfTime, ReadersStalled
 
 if TYPE_CHECKING:
     from stoat.scans.scanner import ReadItem, Scanner
 
-# Fewer files than this are read in this process: starting the readers would cost more.
+# Fewer files than this are read in this process: starting readers would cost more.
 MIN_FILES = 8
 # How often this process wakes while the readers work: to see Ctrl-C, flush and beat.
 WAKE_SECONDS = 0.05
 
 
-def start_readers(processes: int) -> ProcessPoolExecutor:
-    # Spawned, not forked: a fork would copy this process's database connections and threads.
-    return ProcessPoolExecutor(
-        processes,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=start_reader,
-        initargs=(settings_for_readers(),),
-    )
+class ReaderPool:
+    """`processes` reader processes, started at once so they get ready while the folder is walked.
 
+    Each starts with Ctrl-C blocked, then ignores it: the parent alone decides what it means.
+    """
 
-def submit(
-    pool: ProcessPoolExecutor, item: ReadItem, deadline: float, *, spawns: bool
-) -> Future[Video | Exception]:
-    """Hand one file to a reader. A reader started by this call starts with Ctrl-C blocked."""
-    if not spawns:
-        return pool.submit(read_one, item, deadline)
-    # Blocked, not ignored: a Ctrl-C meanwhile waits and reaches this process right after.
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        return pool.submit(read_one, item, deadline)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        # Spawned, not forked: a fork would copy this process's database connections and threads.
+        self.executor = ProcessPoolExecutor(
+            processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=start_reader,
+            initargs=(settings_for_readers(),),
+        )
+        # Blocked, not ignored: a Ctrl-C meanwhile waits and reaches this process right after.
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            # The pool starts a process for each task it cannot hand to an idle one.
+            for _ in range(processes):
+                self.executor.submit(ready)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+    def submit(self, item: ReadItem, deadline: float) -> Future[Video | Exception]:
+        return self.executor.submit(read_one, item, deadline)
+
+    def close(self) -> None:
+        # The readers exit on their own: the job is concluded without waiting for them.
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
 
 def read_in_processes(
-    scanner: Scanner, items: Iterable[ReadItem], processes: int, counted: bool = False
+    scanner: Scanner, items: Iterable[ReadItem], pool: ReaderPool, counted: bool = False
 ) -> None:
-    """Read `items` with `processes` readers, recording each outcome as the scanner does.
+    """Read `items` with the pool's readers, recording each outcome as the scanner does.
 
     After a stop (cancel, Ctrl-C, time limit) no file is handed out; the files being read are
     waited for (each within the per-file limit) and kept.
     """
     pending = iter(items)
     in_flight: dict[Future[Video | Exception], ReadItem] = {}
-    handed_out = 0
-    pool = start_readers(processes)
-    try:
-        while True:
-            while len(in_flight) < processes and not scanner.stopped:
-                if scanner.should_stop():
-                    break
-                item = next(pending, None)
-                if item is None:
-                    break
-                scanner.buffer.current_file = display_path(item.path)
-                # The pool starts a reader for each of the first files it is given.
-                spawns = handed_out < processes
-                in_flight[submit(pool, item, scanner.deadline, spawns=spawns)] = item
-                handed_out += 1
-            if not in_flight:
+    while True:
+        while len(in_flight) < pool.processes and not scanner.stopped:
+            if scanner.should_stop():
                 break
-            done, _ = wait(in_flight, timeout=WAKE_SECONDS, return_when=FIRST_COMPLETED)
-            if not done:
-                if not scanner.stopped:
-                    scanner.should_stop_soon()
-                scanner.maybe_flush()  # also the heartbeat while a slow file is read
-                continue
-            for future in done:
-                item = in_flight.pop(future)
-                outcome = future.result()
-                if isinstance(outcome, OutOfTime):
-                    scanner.timed_out = scanner.stopped = True
-                elif isinstance(outcome, ReadersStalled):
-                    raise outcome
-                else:
-                    scanner.record(item, outcome, counted)
-    finally:
-        # The readers exit on their own: the job is concluded without waiting for them.
-        pool.shutdown(wait=False, cancel_futures=True)
+            item = next(pending, None)
+            if item is None:
+                break
+            scanner.buffer.current_file = display_path(item.path)
+            in_flight[pool.submit(item, scanner.deadline)] = item
+        if not in_flight:
+            break
+        done, _ = wait(in_flight, timeout=WAKE_SECONDS, return_when=FIRST_COMPLETED)
+        if not done:
+            if not scanner.stopped:
+                scanner.should_stop_soon()
+            scanner.maybe_flush()  # also the heartbeat while a slow file is read
+            continue
+        for future in done:
+            item = in_flight.pop(future)
+            outcome = future.result()
+            if isinstance(outcome, OutOfTime):
+                scanner.timed_out = scanner.stopped = True
+            elif isinstance(outcome, ReadersStalled):
+                raise outcome
+            else:
+                scanner.record(item, outcome, counted)

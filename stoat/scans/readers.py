@@ -50,6 +50,11 @@ def start_reader(overrides: dict[str, Any]) -> None:
     django.setup()
 
 
+def ready() -> int:
+    """A first task that only makes the pool start a reader."""
+    return os.getpid()
+
+
 def no_beat() -> None:
     """Readers do not beat: the parent does, while it waits for them."""
 

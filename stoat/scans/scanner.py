@@ -155,6 +155,7 @@ class Scanner:
         self.job = job
         # Reader processes: more than one only for a scan run in the foreground.
         self.processes = processes
+        self.readers: parallel.ReaderPool | None = None
         # Called now and then while reading, to hand on the batches of workers that were lost.
         self.watch = watch
         self.last_watch = time.monotonic()
@@ -239,6 +240,9 @@ class Scanner:
                 self.buffer.add_error(job.pk, item.path, item.message)
             else:
                 entries.append(item)
+                if len(entries) == parallel.MIN_FILES and self.processes > 1:
+                    # Started now, the readers are ready by the time the walk ends.
+                    self.readers = parallel.ReaderPool(self.processes)
             if self.should_stop_soon():
                 break
             if time.monotonic() - self.last_flush >= self.interval:
@@ -315,8 +319,8 @@ class Scanner:
         token = reader_steps.set(self.run_step)
         try:
             items = arrivals.set_aside_moves(self, items, counted)
-            if self.processes > 1 and len(items) >= parallel.MIN_FILES:
-                parallel.read_in_processes(self, items, self.processes, counted)
+            if self.readers is not None and len(items) >= parallel.MIN_FILES:
+                parallel.read_in_processes(self, items, self.readers, counted)
             else:
                 self.read_each(items, counted)
         except ReadersStalled:
@@ -387,12 +391,16 @@ class Scanner:
 
     def run(self) -> Status:
         """All phases in this process; returns how the scan ended (the caller finishes the job)."""
-        found = self.find()
-        if found is not None:
-            plan = self.plan(*found)
-            self.record_plan(plan)
-            self.read(plan.to_read)
-            self.settle()
+        try:
+            found = self.find()
+            if found is not None:
+                plan = self.plan(*found)
+                self.record_plan(plan)
+                self.read(plan.to_read)
+                self.settle()
+        finally:
+            if self.readers is not None:
+                self.readers.close()
         return self.outcome()
 
 
