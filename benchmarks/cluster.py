@@ -33,6 +33,7 @@ class Finished:
     batches: int
     job_seconds: float  # from the worker claiming the job to the job ending, as the job records it
     cpu_seconds: float = 0.0  # used by the cluster meanwhile; set where it is measured
+    peak_rss_mib: float = 0.0  # the cluster's largest process so far; set where it is measured
 
     @property
     def cores(self) -> float:

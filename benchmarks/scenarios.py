@@ -64,7 +64,8 @@ def cold_scan(base: Path, library: Path, count: int, thumbs: Path, workers: int)
     with Cluster(workers, base) as cluster:
         cpu = cluster.cpu_seconds()
         run = checked(timed_scan(library), count)
-        return replace(run, cpu_seconds=cluster.cpu_seconds() - cpu)
+        peak, _ = cluster.peak_rss_mib()
+        return replace(run, cpu_seconds=cluster.cpu_seconds() - cpu, peak_rss_mib=peak)
 
 
 def baseline_seconds(base: Path, paths: list[Path]) -> float:

@@ -95,8 +95,9 @@ STOAT_FILE_TIME_LIMIT = env_float("STOAT_FILE_TIME_LIMIT", 5.0)
 # Scan workers run at this niceness (0-19): pages stay quick while a scan fills every core.
 # It counts against processes in the same session or cgroup: see docs/deploy.md for systemd.
 STOAT_WORKER_NICE = int(os.environ.get("STOAT_WORKER_NICE", "10"))
-# A scan with more files to read than this is split into batch tasks that run in parallel.
-STOAT_BATCH_MIN = int(os.environ.get("STOAT_BATCH_MIN", "100"))
+# A scan with more files to read than this is split into batch tasks that run in parallel; a
+# camera file takes tens of milliseconds, so a few dozen of them already fill every worker.
+STOAT_BATCH_MIN = int(os.environ.get("STOAT_BATCH_MIN", "10"))
 STOAT_MAX_BATCHES = int(os.environ.get("STOAT_MAX_BATCHES", "16"))
 # How this host names itself in the batch records ("host:pid"); defaults to the host name.
 STOAT_WORKER_NAME = os.environ.get("STOAT_WORKER_NAME") or socket.gethostname()
