@@ -21,7 +21,7 @@ import av
 from PIL import Image, ImageDraw
 
 # Bump when the media change, so a cache of older files is not measured by mistake.
-VERSION = 1
+VERSION = 2
 FPS = 25
 
 
@@ -82,15 +82,17 @@ def texture(width: int, height: int, seed: int) -> Image.Image:
     size = (width + width // 2, height + height // 4)
     red = Image.linear_gradient("L").resize(size)
     blue = Image.linear_gradient("L").rotate(90).resize(size)
-    grain = Image.effect_noise(size, 48)
-    scene = Image.merge("RGB", (red, grain, blue))
+    green = Image.blend(red, blue.rotate(180), 0.5)
+    scene = Image.merge("RGB", (red, green, blue))
     draw = ImageDraw.Draw(scene)
     for _ in range(80):
         x, y = rng.randrange(size[0]), rng.randrange(size[1])
         side = rng.randrange(width // 40, width // 5)
         colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-        draw.ellipse((x, y, x + side, y + side), fill=colour)
-    return Image.blend(scene, grain.convert("RGB"), 0.2)
+        draw.ellipse((x, y, x + side, y + side), fill=colour, outline=(0, 0, 0), width=3)
+    # A sensor's grain: light, so keyframes come out the size a camera writes.
+    grain = Image.effect_noise(size, 40).convert("RGB")
+    return Image.blend(scene, grain, 0.12)
 
 
 def tone_frame(stream: av.AudioStream) -> av.AudioFrame:
