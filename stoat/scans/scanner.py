@@ -243,9 +243,11 @@ class Scanner:
                 if len(entries) == parallel.MIN_FILES and self.processes > 1:
                     # Started now, the readers are ready by the time the walk ends.
                     self.readers = parallel.ReaderPool(self.processes)
-            if self.should_stop_soon():
+            # One clock read per file: a rescan walks a few hundred thousand files a second.
+            now = time.monotonic()
+            if now - self.last_check >= CANCEL_CHECK_SECONDS and self.should_stop():
                 break
-            if time.monotonic() - self.last_flush >= self.interval:
+            if now - self.last_flush >= self.interval:
                 self.flush(found=len(entries) - found_flushed)
                 found_flushed = len(entries)
         self.flush(found=len(entries) - found_flushed, found_final=not self.stopped)
@@ -259,33 +261,50 @@ class Scanner:
         prefix = root.rstrip("/") + "/"
         scope = Q(folder=root) | Q(folder__startswith=prefix) if job.recursive else Q(folder=root)
         rows = Video.objects.filter(scope).values_list(
-            "path_key", "folder", "size", "mtime_ns", "missing"
+            "path", "path_key", "size", "mtime_ns", "missing"
         )
-        # Files under a folder that could not be listed are not known to be gone.
-        unlisted = tuple(display_path(f).rstrip("/") + "/" for f in failed_folders)
-        known: dict[str, tuple[int, int, bool]] = {}
-        # Stored rows of the scanned scope that the walk has not (yet) found.
-        unseen: set[str] = set()
-        for key, folder, size, mtime_ns, missing in fetch_rows(*rows.query.sql_with_params()):
-            # SQLite's LIKE ignores case: keep only the rows really under the root.
-            if folder == root or (job.recursive and folder.startswith(prefix)):
-                known[key] = (size, mtime_ns, bool(missing))
-                if not (folder + "/").startswith(unlisted):
-                    unseen.add(key)
+        depth = len(prefix)
+        # By stored (display) path, and only the rows really under the root (SQLite's LIKE
+        # ignores case); a found file is then looked up without hashing its path.
+        known: dict[str, tuple[str, str, int, int, bool]] = {
+            row[0]: row
+            for row in fetch_rows(*rows.query.sql_with_params())
+            if row[0].startswith(prefix) and (job.recursive or "/" not in row[0][depth:])
+        }
+        get = known.get
         to_read: list[ReadItem] = []
         came_back: list[str] = []
-        unchanged = 0
+        escaped: list[str] = []
+        unchanged = matched = 0
         for entry in entries:
-            key = path_key(entry.path)
-            unseen.discard(key)
-            seen = known.get(key)
-            if seen is not None and seen[0] == entry.size and seen[1] == entry.mtime_ns:
+            seen = get(entry.path)
+            if seen is None:
+                # A name that is not UTF-8 is stored escaped; a new file is not stored at all.
+                path = display_path(entry.path)
+                seen = get(path)
+                if seen is None or seen[1] != path_key(entry.path):
+                    to_read.append(ReadItem(entry.path, entry.size, entry.mtime_ns, False))
+                    continue
+                escaped.append(path)
+            matched += 1
+            if seen[2] == entry.size and seen[3] == entry.mtime_ns:
                 unchanged += 1
-                if seen[2]:
-                    came_back.append(key)
+                if seen[4]:
+                    came_back.append(seen[1])
             else:
-                to_read.append(ReadItem(entry.path, entry.size, entry.mtime_ns, seen is not None))
-        gone = [key for key in unseen if not known[key][2]]
+                to_read.append(ReadItem(entry.path, entry.size, entry.mtime_ns, True))
+        gone: list[str] = []
+        if matched < len(known):
+            # Stored rows the walk did not find; under a folder that could not be listed,
+            # a file is not known to be gone.
+            unlisted = tuple(display_path(f).rstrip("/") + "/" for f in failed_folders)
+            found = {entry.path for entry in entries}
+            found.update(escaped)
+            gone = [
+                row[1]
+                for path, row in known.items()
+                if not row[4] and path not in found and not path.startswith(unlisted)
+            ]
         came_back.sort()
         gone.sort()
         now = timezone.now()
