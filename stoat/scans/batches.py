@@ -194,17 +194,29 @@ def finish_batch(claim: Claim) -> bool:
 def conclude_if_idle(
     job_id: int, *, timed_out: bool = False, settle: Callable[[], None] | None = None
 ) -> Status | None:
-    """End the job once its last batch is done (running `settle`, the scan's reconcile, first),
-    or once a cancel was asked and no batch reads."""
-    if lifecycle.cancel_if_idle(job_id):
+    """End the job once its last batch is done, or once a cancel was asked and no batch reads;
+    `settle`, the scan's reconcile, runs first, so a cancelled scan keeps the files it set aside."""
+    if settle is None and lifecycle.cancel_if_idle(job_id):
         return Status.CANCELLED
     done = Job.objects.filter(pk=job_id).values_list("batches_done", "batches_total").first()
-    if done is None or done[0] < done[1]:
+    if done is None:
         return None
     # Two batches ending together may both see the count complete: one UPDATE picks the one
     # that settles and concludes.
-    settling = Job.objects.filter(pk=job_id, status=Status.RUNNING).exclude(phase=Phase.SETTLING)
-    if not settling.update(phase=Phase.SETTLING, heartbeat_at=timezone.now()):
+    settling = Job.objects.filter(pk=job_id).exclude(phase=Phase.SETTLING)
+    if done[0] < done[1]:
+        if settle is None:
+            return None
+        # Cancelled with batches left unread (they only count themselves when they come). A job
+        # waiting for a worker runs again to settle.
+        settling = settling.filter(
+            status__in=ACTIVE, batches_total__gt=0, batches_reading=0
+        ).exclude(cancel_requested_at=None)
+    else:
+        settling = settling.filter(status=Status.RUNNING)
+    if not settling.update(
+        status=Status.RUNNING, phase=Phase.SETTLING, heartbeat_at=timezone.now()
+    ):
         return None
     if settle is not None:
         settle()
@@ -292,6 +304,8 @@ def wait_for_workers(job_id: int | None = None) -> tuple[list[int], list[int]]:
         still_idle = Job.objects.filter(pk=job, status=Status.RUNNING).exclude(Exists(reading))
         if still_idle.update(
             status=Status.PENDING,
+            # A cancelled job lost while settling settles again when its batches come.
+            phase=Phase.READING,
             current_file="",
             worker_lost_at=F("heartbeat_at"),
         ):

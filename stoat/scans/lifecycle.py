@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -272,11 +272,15 @@ def conclude(job_id: int, *, timed_out: bool = False) -> Status | None:
 def cancel_if_idle(job_id: int) -> bool:
     """running → cancelled for a fanned-out job asked to stop while no batch is reading.
 
-    Batches still queued then find the job ended and do nothing, so nobody waits for them.
+    Batches still queued then find the job ended and do nothing, so nobody waits for them. A job
+    that set files aside (or is settling them) is left to the batch that settles it
+    (`batches.conclude_if_idle`): cancel keeps what was read.
     """
     return (
         Job.objects.filter(pk=job_id, status=Status.RUNNING, batches_total__gt=0, batches_reading=0)
         .exclude(cancel_requested_at=None)
+        .exclude(phase=Phase.SETTLING)
+        .exclude(Exists(ScanArrival.objects.filter(job_id=OuterRef("pk"))))
         .update(
             status=Status.CANCELLED, finished_at=timezone.now(), current_file="", phase=Phase.DONE
         )

@@ -6,6 +6,7 @@ Knows the database and calls the walker, the probe and the thumbnailer; knows no
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -169,12 +170,16 @@ class Scanner:
         self.last_check = 0.0
         self.stopped = False
         self.timed_out = False
+        # Settling: the files set aside were gone through already, so no stop leaves them unread.
+        self.keeping = False
         self.files_read = 0
 
     # -- checks -------------------------------------------------------------------------------
     def should_stop(self) -> bool:
         """Look at the cancel flag (one primary-key read) and the time limit."""
         self.last_check = time.monotonic()
+        if self.keeping:
+            return False
         if time.time() > self.deadline:
             self.timed_out = True
         elif not (self.local_stop is not None and self.local_stop()) and not lifecycle.should_stop(
@@ -351,9 +356,13 @@ class Scanner:
         self.flush()
 
     def settle(self) -> None:
-        """Once the whole scan's reading has ended: decide the files set aside, read the rest."""
+        """Once the whole scan's reading has ended (done, cancelled or out of time): decide the
+        files set aside, and read those that are no move, whatever stopped the scan."""
         outcome = reconcile.reconcile(self.job)
         if outcome.unmatched:
+            # Cancel keeps what was read: each still gets the per-file limit, not the job's.
+            self.keeping = True
+            self.deadline = math.inf
             # They were counted as processed when they were set aside.
             items = [ReadItem(a.path, a.size, a.mtime_ns, a.existing) for a in outcome.unmatched]
             self.read(items, counted=True)

@@ -100,11 +100,10 @@ def scan_in_task(job_id: int, scanner: Scanner) -> str:
             return str(lifecycle.conclude(job_id, timed_out=scanner.timed_out))
         plan = scanner.plan(*found)
         scanner.record_plan(plan)
-        if scanner.should_stop():
-            # Cancelled (or out of time) while planning: no batch needs to be queued.
-            return str(lifecycle.conclude(job_id, timed_out=scanner.timed_out))
         parts = split_batches(plan.to_read)
-        if not parts:
+        if not parts or scanner.should_stop():
+            # Nothing to read, or cancelled (or out of time) while planning: no batch needs to
+            # be queued, and the renamed files it set aside are settled all the same.
             scanner.settle()
             return str(lifecycle.conclude(job_id, timed_out=scanner.timed_out))
         # Even one batch is recorded: a worker lost while reading it is taken over from its row.
@@ -186,8 +185,10 @@ def read_batch(claim: Claim) -> str:
     """Read the rest of a claimed batch and end it (the job with it, if it was the last);
     returns why this run stopped early, "" when it did not."""
     if not claim.reading:
-        # Cancelled or ended before this batch began: it reads nothing, only counts itself.
-        batches.end(claim)
+        # Cancelled or ended before this batch began: it reads nothing, only counts itself
+        # (and settles what the others set aside, if it ends the job).
+        job = Job.objects.filter(pk=claim.job_id).first()
+        batches.end(claim, settle=settler(Scanner(job)) if job is not None else None)
         return "skipped"
     job_id = claim.job_id
     scanner = Scanner(Job.objects.get(pk=job_id), batch=claim, watch=lambda: hand_back_lost(job_id))

@@ -1,0 +1,130 @@
+"""Cancel keeps what was read: the files a scan set aside are settled when it is cancelled."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import LazySettings
+
+from stoat.library.models import Video, VideoMove
+from stoat.library.probe import VideoFile, open_video
+from stoat.scans import lifecycle, scanner, services
+from stoat.scans.models import Job, ScanArrival, Status
+from stoat.scans.runner import run_here
+from tests.test_moves import distinct_clip, kept, scan, scan_through_the_queue
+
+pytestmark = pytest.mark.django_db
+
+
+def cancel_on_first_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Once the first file the scanner probes is recorded, its job is asked to cancel (as the
+    page's button does). Returns the files probed."""
+    probed: list[str] = []
+    asked: list[int] = []
+    record = scanner.Scanner.record
+
+    def counting_open(path: str) -> VideoFile:
+        probed.append(path)
+        return open_video(path)
+
+    def record_then_cancel(self: scanner.Scanner, *args: Any, **kwargs: Any) -> None:
+        record(self, *args, **kwargs)
+        if probed and not asked:
+            asked.append(self.job.pk)
+            services.cancel_job(self.job.pk)
+
+    monkeypatch.setattr(scanner, "open_video", counting_open)
+    monkeypatch.setattr(scanner.Scanner, "record", record_then_cancel)
+    return probed
+
+
+def moved_and_copied(library_dir: Path) -> tuple[Video, Path, Path, list[Path]]:
+    """A video moved into two places at once (copied across file systems, then removed), and
+    new files after it in the walk: one of the two is the move, the other a copy."""
+    original = distinct_clip(library_dir / "old" / "x.mp4", 1)
+    scan(library_dir)
+    before = Video.objects.get(filename="x.mp4")
+    first, second = library_dir / "a1" / "x.mp4", library_dir / "a2" / "x.mp4"
+    for target in (first, second):
+        target.parent.mkdir()
+        shutil.copy2(original, target)
+    shutil.rmtree(original.parent)
+    fresh = [distinct_clip(library_dir / "z" / f"v{n}.mp4", n) for n in range(2, 6)]
+    return before, first, second, fresh
+
+
+def assert_kept(before: Video, first: Path, second: Path, job: Job) -> Video:
+    """The move is applied (same id, all its fields) and the copy stored as a new video."""
+    moved = Video.objects.get(pk=before.pk)
+    # Equal name, no inode match, equal mtime: the path decides, whatever the walk's order.
+    assert (moved.path, moved.moved_from, moved.missing) == (
+        str(first),
+        str(before.path),
+        False,
+    )
+    assert kept(moved) == kept(before)
+    move = VideoMove.objects.get(video=moved)
+    assert (move.from_path, move.to_path, move.job_id) == (before.path, str(first), job.pk)
+    copy = Video.objects.get(path=str(second))
+    assert copy.pk != before.pk
+    assert (copy.fingerprint, copy.size, copy.duration, copy.width) == (
+        before.fingerprint,
+        before.size,
+        before.duration,
+        before.width,
+    )
+    assert copy.thumbnail and copy.missing is False
+    assert not ScanArrival.objects.filter(job=job).exists()
+    return copy
+
+
+def test_a_scan_cancelled_after_setting_files_aside_keeps_them(
+    library_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before, first, second, fresh = moved_and_copied(library_dir)
+    probed = cancel_on_first_read(monkeypatch)
+
+    job = lifecycle.create_scan(str(library_dir)).job
+    assert run_here(job) == Status.CANCELLED
+    job.refresh_from_db()
+
+    copy = assert_kept(before, first, second, job)
+    # One new file was read before the cancel was seen; the copy was read while settling.
+    assert probed == [str(fresh[0]), str(second)]
+    assert Video.objects.filter(path=str(fresh[0])).exists()
+    assert (job.moved, job.new, job.missing, job.processed) == (1, 2, 0, 3)
+
+    # Continuing finds the kept files as they were and reads only the rest.
+    later = scan(library_dir)
+    assert (later.moved, later.new, later.unchanged, later.updated) == (0, 3, 3, 0)
+    assert Video.objects.get(pk=before.pk).path == str(first)
+    assert Video.objects.get(pk=copy.pk).path == str(second)
+    assert Video.objects.count() == 6
+
+
+def test_a_fanned_out_scan_cancelled_in_its_first_batch_keeps_what_it_set_aside(
+    library_dir: Path,
+    settings: LazySettings,
+    sync_tasks: None,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    settings.STOAT_BATCH_MIN = 3
+    before, first, second, fresh = moved_and_copied(library_dir)
+    probed = cancel_on_first_read(monkeypatch)
+
+    job = scan_through_the_queue(library_dir, django_capture_on_commit_callbacks)
+
+    assert (job.status, job.batches_total, job.batches_done) == (Status.CANCELLED, 2, 2)
+    copy = assert_kept(before, first, second, job)
+    assert probed == [str(fresh[0]), str(second)]
+    assert (job.moved, job.new, job.processed) == (1, 2, 3)
+
+    later = scan(library_dir)
+    assert (later.moved, later.new, later.unchanged) == (0, 3, 3)
+    assert Video.objects.get(pk=copy.pk).path == str(second)
+    assert Video.objects.count() == 6
