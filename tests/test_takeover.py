@@ -391,3 +391,18 @@ def test_a_taker_reads_exactly_the_files_the_lost_run_had_not_stored_whatever_th
     assert tasks.run_batch(job.pk, 2) == "batches 2; job running"
     assert tasks.run_batch(job.pk, 3) == "batches 3; job complete"
     finished_once(job)
+
+
+def test_a_waiting_job_older_than_one_task_may_run_is_not_ended_as_timeout(
+    library_dir: Path, settings: LazySettings
+) -> None:
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": 20}
+    job = fanned_out(library_dir)
+    killed_mid_read(job)
+    time_passes(settings)
+    Job.objects.filter(pk=job.pk).update(started_at=timezone.now() - timedelta(seconds=60))
+
+    tasks.hand_back_lost()
+
+    # Its batches are tasks of their own: only the scan's time limit ends it.
+    assert Job.objects.get(pk=job.pk).status == Status.PENDING

@@ -283,7 +283,8 @@ def wait_for_workers(job_id: int | None = None) -> tuple[list[int], list[int]]:
         idle = idle.filter(pk=job_id)
     waiting: list[int] = []
     unsettled: list[int] = []
-    too_old = now - timedelta(seconds=lifecycle.time_limit())
+    # The scan's own limit: its batches are many tasks, so one task's timeout does not bound it.
+    too_old = now - timedelta(seconds=settings.STOAT_JOB_TIME_LIMIT)
     for job, started, done, total in idle.values_list(
         "pk", "started_at", "batches_done", "batches_total"
     ):
