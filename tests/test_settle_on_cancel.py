@@ -1,18 +1,21 @@
-"""Cancel keeps what was read: the files a scan set aside are settled when it is cancelled."""
+"""Cancel keeps what was read: the files a scan set aside are settled when it is stopped."""
 
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import LazySettings
+from django.conf import LazySettings, settings
+from django.utils import timezone
 
 from stoat.library.models import Video, VideoMove
 from stoat.library.probe import VideoFile, open_video
-from stoat.scans import lifecycle, scanner, services
+from stoat.scans import lifecycle, scanner, services, tasks
 from stoat.scans.models import Job, ScanArrival, Status
 from stoat.scans.runner import run_here
 from tests.test_moves import distinct_clip, kept, scan, scan_through_the_queue
@@ -20,9 +23,9 @@ from tests.test_moves import distinct_clip, kept, scan, scan_through_the_queue
 pytestmark = pytest.mark.django_db
 
 
-def cancel_on_first_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def stop_on_first_read(monkeypatch: pytest.MonkeyPatch, end: Status) -> list[str]:
     """Once the first file the scanner probes is recorded, its job is asked to cancel (as the
-    page's button does). Returns the files probed."""
+    page's button does), or runs out of time. Returns the files probed."""
     probed: list[str] = []
     asked: list[int] = []
     record = scanner.Scanner.record
@@ -35,7 +38,13 @@ def cancel_on_first_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         record(self, *args, **kwargs)
         if probed and not asked:
             asked.append(self.job.pk)
-            services.cancel_job(self.job.pk)
+            if end is Status.CANCELLED:
+                services.cancel_job(self.job.pk)
+            else:
+                # The job's time limit has passed: for this run, and for the batches after it.
+                limit = timedelta(seconds=settings.STOAT_JOB_TIME_LIMIT + 1)
+                Job.objects.filter(pk=self.job.pk).update(started_at=timezone.now() - limit)
+                self.deadline = time.time() - 1
 
     monkeypatch.setattr(scanner, "open_video", counting_open)
     monkeypatch.setattr(scanner.Scanner, "record", record_then_cancel)
@@ -82,14 +91,18 @@ def assert_kept(before: Video, first: Path, second: Path, job: Job) -> Video:
     return copy
 
 
-def test_a_scan_cancelled_after_setting_files_aside_keeps_them(
-    library_dir: Path, monkeypatch: pytest.MonkeyPatch
+ENDS = [Status.CANCELLED, Status.TIMEOUT]
+
+
+@pytest.mark.parametrize("end", ENDS)
+def test_a_scan_stopped_after_setting_files_aside_keeps_them(
+    library_dir: Path, monkeypatch: pytest.MonkeyPatch, end: Status
 ) -> None:
     before, first, second, fresh = moved_and_copied(library_dir)
-    probed = cancel_on_first_read(monkeypatch)
+    probed = stop_on_first_read(monkeypatch, end)
 
     job = lifecycle.create_scan(str(library_dir)).job
-    assert run_here(job) == Status.CANCELLED
+    assert run_here(job) == end
     job.refresh_from_db()
 
     copy = assert_kept(before, first, second, job)
@@ -106,20 +119,22 @@ def test_a_scan_cancelled_after_setting_files_aside_keeps_them(
     assert Video.objects.count() == 6
 
 
-def test_a_fanned_out_scan_cancelled_in_its_first_batch_keeps_what_it_set_aside(
+@pytest.mark.parametrize("end", ENDS)
+def test_a_fanned_out_scan_stopped_in_its_first_batch_keeps_what_it_set_aside(
     library_dir: Path,
     settings: LazySettings,
+    end: Status,
     sync_tasks: None,
     monkeypatch: pytest.MonkeyPatch,
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
     settings.STOAT_BATCH_MIN = 3
     before, first, second, fresh = moved_and_copied(library_dir)
-    probed = cancel_on_first_read(monkeypatch)
+    probed = stop_on_first_read(monkeypatch, end)
 
     job = scan_through_the_queue(library_dir, django_capture_on_commit_callbacks)
 
-    assert (job.status, job.batches_total, job.batches_done) == (Status.CANCELLED, 2, 2)
+    assert (job.status, job.batches_total, job.batches_done) == (end, 2, 2)
     copy = assert_kept(before, first, second, job)
     assert probed == [str(fresh[0]), str(second)]
     assert (job.moved, job.new, job.processed) == (1, 2, 3)
@@ -128,3 +143,38 @@ def test_a_fanned_out_scan_cancelled_in_its_first_batch_keeps_what_it_set_aside(
     assert (later.moved, later.new, later.unchanged) == (0, 3, 3)
     assert Video.objects.get(pk=copy.pk).path == str(second)
     assert Video.objects.count() == 6
+
+
+def test_a_cancel_between_batches_waits_for_the_next_batch_to_settle(
+    library_dir: Path,
+    settings: LazySettings,
+    sync_tasks: None,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    settings.STOAT_BATCH_MIN = 3
+    before, first, second, fresh = moved_and_copied(library_dir)
+    enqueue = tasks.enqueue_batch
+    answers: list[tuple[lifecycle.CancelOutcome, str]] = []
+
+    def cancel_before_the_second(job_id: int, number: int) -> None:
+        if number == 2:
+            # No batch reads now, but the first set files aside: the job is not ended here.
+            outcome = services.cancel_job(job_id).outcome
+            answers.append((outcome, Job.objects.get(pk=job_id).status))
+        enqueue(job_id, number)
+
+    monkeypatch.setattr(tasks, "enqueue_batch", cancel_before_the_second)
+    job = scan_through_the_queue(library_dir, django_capture_on_commit_callbacks)
+
+    assert answers == [(lifecycle.CancelOutcome.REQUESTED, Status.RUNNING)]
+    assert (job.status, job.batches_total, job.batches_done) == (Status.CANCELLED, 2, 2)
+    assert_kept(before, first, second, job)
+    # The first batch read all its files (the two set aside and v2); the second read none.
+    assert (job.moved, job.new, job.processed) == (1, 2, 3)
+    assert [Video.objects.filter(path=str(path)).exists() for path in fresh] == [
+        True,
+        False,
+        False,
+        False,
+    ]
