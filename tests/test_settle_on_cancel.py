@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from stoat.library.models import Video, VideoMove
 from stoat.library.probe import VideoFile, open_video
-from stoat.scans import lifecycle, scanner, services, tasks
+from stoat.scans import lifecycle, parallel, scanner, services, tasks
 from stoat.scans.models import Job, ScanArrival, Status
 from stoat.scans.runner import run_here
 from tests.test_moves import distinct_clip, kept, scan, scan_through_the_queue
@@ -178,3 +178,40 @@ def test_a_cancel_between_batches_waits_for_the_next_batch_to_settle(
         False,
         False,
     ]
+
+
+def test_reader_processes_read_the_copies_set_aside_after_a_cancel(
+    library_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = distinct_clip(library_dir / "old" / "x.mp4", 1)
+    scan(library_dir)
+    before = Video.objects.get()
+    # Enough copies that the reader processes read them.
+    targets = [library_dir / f"a{n}" / "x.mp4" for n in range(parallel.MIN_FILES + 1)]
+    for target in targets:
+        target.parent.mkdir()
+        shutil.copy2(original, target)
+    shutil.rmtree(original.parent)
+    fresh = [distinct_clip(library_dir / "z" / f"v{n}.mp4", n) for n in range(2, 12)]
+    record = scanner.Scanner.record
+
+    def record_then_cancel(self: scanner.Scanner, *args: Any, **kwargs: Any) -> None:
+        # The readers probe in processes of their own: the first file recorded asks the cancel.
+        record(self, *args, **kwargs)
+        services.cancel_job(self.job.pk)
+
+    monkeypatch.setattr(scanner.Scanner, "record", record_then_cancel)
+
+    job = lifecycle.create_scan(str(library_dir)).job
+    assert run_here(job, processes=2) == Status.CANCELLED
+    job.refresh_from_db()
+
+    assert Video.objects.get(pk=before.pk).path == str(targets[0])
+    copies = Video.objects.filter(path__in=[str(t) for t in targets[1:]])
+    assert sorted(copies.values_list("path", "fingerprint", "size")) == [
+        (str(t), before.fingerprint, before.size) for t in targets[1:]
+    ]
+    read_fresh = Video.objects.filter(path__in=[str(p) for p in fresh]).count()
+    assert 1 <= read_fresh < len(fresh)
+    assert (job.moved, job.new) == (1, len(targets) - 1 + read_fresh)
+    assert not ScanArrival.objects.exists()

@@ -69,7 +69,8 @@ def read_in_processes(
     pending = iter(items)
     in_flight: dict[Future[Video | Exception], ReadItem] = {}
     while True:
-        while len(in_flight) < pool.processes and not scanner.stopped:
+        # Settling reads what was set aside even after a stop: cancel keeps what was read.
+        while len(in_flight) < pool.processes and (scanner.keeping or not scanner.stopped):
             if scanner.should_stop():
                 break
             item = next(pending, None)
