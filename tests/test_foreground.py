@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.db import connections
 
 from stoat.library.models import Video
-from stoat.scans.models import Job, Status
+from stoat.scans.models import Job, ScanError, Status
 from tests.media import make_clip
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -76,7 +76,8 @@ def test_the_foreground_scan_reads_with_one_process_per_core_requested(
     watcher.join()
 
     job = Job.objects.get()
-    assert "2 reader processes" in out and "complete: 24 new" in out
+    errors = list(ScanError.objects.values_list("message", flat=True))
+    assert "2 reader processes" in out and "complete: 24 new" in out, errors
     assert (job.status, job.processed, job.new, job.error_count) == (Status.COMPLETE, 24, 24, 0)
     assert watcher.readers_seen == 2
     assert readers_gone()
