@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from stoat.library.models import Video, VideoMove
 from stoat.library.probe import VideoFile, open_video
-from stoat.scans import lifecycle, parallel, scanner, services, tasks
+from stoat.scans import batches, lifecycle, parallel, scanner, services, tasks
 from stoat.scans.models import Job, ScanArrival, Status
 from stoat.scans.runner import run_here
 from tests.test_moves import distinct_clip, kept, scan, scan_through_the_queue
@@ -215,3 +215,46 @@ def test_reader_processes_read_the_copies_set_aside_after_a_cancel(
     assert 1 <= read_fresh < len(fresh)
     assert (job.moved, job.new) == (1, len(targets) - 1 + read_fresh)
     assert not ScanArrival.objects.exists()
+
+
+def test_a_cancel_while_waiting_for_a_worker_leaves_settling_to_the_next_batch(
+    library_dir: Path,
+    settings: LazySettings,
+    sync_tasks: None,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    settings.STOAT_BATCH_MIN = 3
+    before, first, second, fresh = moved_and_copied(library_dir)
+    queued: list[tuple[int, int]] = []
+    enqueue = tasks.enqueue_batch
+
+    def hold_the_second(job_id: int, number: int) -> None:
+        # The second batch's task is held, as by a worker that was lost.
+        if number == 2:
+            queued.append((job_id, number))
+        else:
+            enqueue(job_id, number)
+
+    monkeypatch.setattr(tasks, "enqueue_batch", hold_the_second)
+    job = scan_through_the_queue(library_dir, django_capture_on_commit_callbacks)
+    assert (job.status, job.batches_done, ScanArrival.objects.filter(job=job).count()) == (
+        Status.RUNNING,
+        1,
+        2,
+    )
+    # Nobody reads it: the reaper says it waits for a worker.
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+    assert batches.wait_for_workers(job.pk) == ([job.pk], [])
+
+    answer = services.cancel_job(job.pk)
+    assert (answer.outcome, Job.objects.get(pk=job.pk).status) == (
+        lifecycle.CancelOutcome.REQUESTED,
+        Status.PENDING,
+    )
+    assert tasks.run_batch(*queued[0]).endswith("job cancelled")
+
+    job.refresh_from_db()
+    assert (job.status, job.batches_total, job.batches_done) == (Status.CANCELLED, 2, 2)
+    assert_kept(before, first, second, job)
+    assert (job.moved, job.new, job.processed) == (1, 2, 3)

@@ -204,16 +204,17 @@ def conclude_if_idle(
     # Two batches ending together may both see the count complete: one UPDATE picks the one
     # that settles and concludes.
     settling = Job.objects.filter(pk=job_id).exclude(phase=Phase.SETTLING)
+    # Asked to cancel and no batch reads: a job waiting for a worker runs again to settle.
+    cancelled = Q(status__in=ACTIVE, batches_total__gt=0, batches_reading=0) & ~Q(
+        cancel_requested_at=None
+    )
     if done[0] < done[1]:
         if settle is None:
             return None
-        # Cancelled with batches left unread (they only count themselves when they come). A job
-        # waiting for a worker runs again to settle.
-        settling = settling.filter(
-            status__in=ACTIVE, batches_total__gt=0, batches_reading=0
-        ).exclude(cancel_requested_at=None)
+        # Batches left unread only count themselves when they come.
+        settling = settling.filter(cancelled)
     else:
-        settling = settling.filter(status=Status.RUNNING)
+        settling = settling.filter(Q(status=Status.RUNNING) | cancelled)
     if not settling.update(
         status=Status.RUNNING, phase=Phase.SETTLING, heartbeat_at=timezone.now()
     ):

@@ -298,11 +298,16 @@ class CancelOutcome(enum.Enum):
 def request_cancel(job_id: int) -> CancelOutcome | None:
     """pending → cancelled, or ask a running job to stop; None when neither applied."""
     now = timezone.now()
-    if Job.objects.filter(pk=job_id, status=Status.PENDING).update(
-        status=Status.CANCELLED, cancel_requested_at=now, finished_at=now, phase=Phase.DONE
+    kept = Exists(ScanArrival.objects.filter(job_id=OuterRef("pk")))
+    if (
+        Job.objects.filter(pk=job_id, status=Status.PENDING)
+        .exclude(kept)
+        .update(status=Status.CANCELLED, cancel_requested_at=now, finished_at=now, phase=Phase.DONE)
     ):
         return CancelOutcome.CANCELLED
-    if Job.objects.filter(pk=job_id, status=Status.RUNNING).update(
+    # A fanned-out scan waiting for a worker that set files aside: its next batch settles it.
+    asked = Q(status=Status.RUNNING) | (Q(status=Status.PENDING) & Q(kept))
+    if Job.objects.filter(asked, pk=job_id).update(
         cancel_requested_at=Coalesce(F("cancel_requested_at"), now)
     ):
         # A fanned-out scan between batches has nothing to stop: it ends now.
