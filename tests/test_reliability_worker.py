@@ -13,7 +13,7 @@ from django_q.models import Task
 
 from stoat.library.models import Video
 from stoat.scans import lifecycle, services, tasks
-from stoat.scans.models import Job, ScanBatch, Status
+from stoat.scans.models import BatchStatus, Job, ScanBatch, Status
 from tests.hanging import hanging_file
 from tests.media import make_clip
 from tests.worker import qcluster, wait_for
@@ -32,6 +32,9 @@ FAST = {
 }
 
 
+STALLED = "m_stalled.mp4"
+
+
 @pytest.fixture(autouse=True)
 def fast_heartbeat(settings: LazySettings) -> None:
     settings.STOAT_HEARTBEAT_INTERVAL = 0.3
@@ -44,7 +47,7 @@ def library(root: Path, before: int, after: int) -> Path:
         make_clip(root / f"a{index}.mp4")
     for index in range(after):
         make_clip(root / f"z{index}.mp4")
-    return make_clip(root / "m_stalled.mp4")
+    return make_clip(root / STALLED)
 
 
 def job_row(job: Job) -> Job:
@@ -75,7 +78,11 @@ def kill_inside_the_stalled_read(job: Job, stored: int, data_dir: Path, **env: s
             wait_for(lambda: job_row(job).processed == stored, 30, f"{stored} files stored")
             beat = job_row(job).heartbeat_at
             assert beat is not None
-            wait_for(lambda: (job_row(job).heartbeat_at or beat) > beat, 5, "a beat while stuck")
+            # The batch holding the hanging file beats: its reader is inside that read.
+            stuck = ScanBatch.objects.filter(
+                job=job, status=BatchStatus.RUNNING, items__contains=STALLED, heartbeat_at__gt=beat
+            )
+            wait_for(stuck.exists, 10, "a beat while stuck")
         finally:
             kill(cluster)
     row = job_row(job)
