@@ -217,9 +217,11 @@ def test_reader_processes_read_the_copies_set_aside_after_a_cancel(
     assert not ScanArrival.objects.exists()
 
 
-def test_a_cancel_while_waiting_for_a_worker_leaves_settling_to_the_next_batch(
+@pytest.mark.parametrize("end", ENDS)
+def test_a_scan_waiting_for_a_worker_that_set_files_aside_is_settled_by_its_next_batch(
     library_dir: Path,
     settings: LazySettings,
+    end: Status,
     sync_tasks: None,
     monkeypatch: pytest.MonkeyPatch,
     django_capture_on_commit_callbacks: Callable[..., Any],
@@ -243,18 +245,24 @@ def test_a_cancel_while_waiting_for_a_worker_leaves_settling_to_the_next_batch(
         1,
         2,
     )
-    # Nobody reads it: the reaper says it waits for a worker.
-    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+    # Nobody reads it: the reaper says it waits for a worker (even once out of time).
+    silent = timezone.now() - timedelta(minutes=5)
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=silent)
+    if end is Status.TIMEOUT:
+        limit = timedelta(seconds=settings.STOAT_JOB_TIME_LIMIT + 1)
+        Job.objects.filter(pk=job.pk).update(started_at=timezone.now() - limit)
     assert batches.wait_for_workers(job.pk) == ([job.pk], [])
+    assert Job.objects.get(pk=job.pk).status == Status.PENDING
 
-    answer = services.cancel_job(job.pk)
-    assert (answer.outcome, Job.objects.get(pk=job.pk).status) == (
-        lifecycle.CancelOutcome.REQUESTED,
-        Status.PENDING,
-    )
-    assert tasks.run_batch(*queued[0]).endswith("job cancelled")
+    if end is Status.CANCELLED:
+        answer = services.cancel_job(job.pk)
+        assert (answer.outcome, Job.objects.get(pk=job.pk).status) == (
+            lifecycle.CancelOutcome.REQUESTED,
+            Status.PENDING,
+        )
+    assert tasks.run_batch(*queued[0]).endswith(f"job {end}")
 
     job.refresh_from_db()
-    assert (job.status, job.batches_total, job.batches_done) == (Status.CANCELLED, 2, 2)
+    assert (job.status, job.batches_total, job.batches_done) == (end, 2, 2)
     assert_kept(before, first, second, job)
     assert (job.moved, job.new, job.processed) == (1, 2, 3)

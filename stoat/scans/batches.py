@@ -300,9 +300,12 @@ def wait_for_workers(job_id: int | None = None) -> tuple[list[int], list[int]]:
             if lost.update(phase=Phase.READING, heartbeat_at=now):
                 unsettled.append(job)
             continue
-        if started is not None and started < too_old:
+        kept = ScanArrival.objects.filter(job_id=job).exists()
+        if started is not None and started < too_old and not kept:
             lifecycle.finish(job, Status.TIMEOUT)
             continue
+        # Out of time but with files set aside: its batches come back, read nothing, and the
+        # last settles them before the job ends as timeout.
         still_idle = Job.objects.filter(pk=job, status=Status.RUNNING).exclude(Exists(reading))
         if still_idle.update(
             status=Status.PENDING,
