@@ -12,7 +12,7 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -93,7 +93,10 @@ def sort_out(
     prints = {
         (outcome.size, outcome.digest) for outcome in done if isinstance(outcome, Fingerprint)
     }
-    left = reconcile.left_paths(prints) if prints else {}
+    left = reconcile.left_paths(prints, scanner.should_stop_soon) if prints else {}
+    if left is None:
+        # Stopped: which are moves is unknown, so they stay flagged (and are not read).
+        return list(items)
     to_read: list[ReadItem] = []
     for item, outcome in zip(items, done, strict=True):
         if isinstance(outcome, ProbeError):
@@ -117,12 +120,16 @@ def sort_out(
     return to_read
 
 
-def renamed(items: Sequence[ReadItem]) -> tuple[list[ReadItem], list[Arrival]]:
+def renamed(
+    items: Sequence[ReadItem], stop: Callable[[], bool] | None = None
+) -> tuple[list[ReadItem], list[Arrival]]:
     """Files a rename moved, set aside without reading a byte: the same inode, size and mtime
     as a fingerprinted video that left its path (a rename keeps all three), so that video's
-    fingerprint is theirs. Returns the files still to read, and those set aside."""
+    fingerprint is theirs. Returns the files still to read, and those set aside; once `stop`
+    says stop, the files not yet looked at are all still to read (a stopped scan reads none)."""
     if not settings.STOAT_FINGERPRINTS or not items:
         return list(items), []
+    stopped = stop if stop is not None else lambda: False
     stamps = {(item.size, item.mtime_ns) for item in items}
     sizes = sorted({size for size, _ in stamps})
     known: dict[tuple[int, int, int], tuple[str, str, str]] = {}
@@ -133,6 +140,8 @@ def renamed(items: Sequence[ReadItem]) -> tuple[list[ReadItem], list[Arrival]]:
             .values_list("path", "path_key", "size", "mtime_ns", "inode", "fingerprint")
         )
         for path, key, size, mtime_ns, stored_inode, fp in rows:
+            if stopped():
+                return list(items), []
             if (size, mtime_ns) in stamps and stored_inode is not None:
                 known[(size, mtime_ns, stored_inode)] = (path, key, fp)
     if not known:
@@ -141,10 +150,12 @@ def renamed(items: Sequence[ReadItem]) -> tuple[list[ReadItem], list[Arrival]]:
     aside: list[Arrival] = []
     # Only a file whose size and mtime some such video has costs a stat.
     candidates = {(size, mtime_ns) for size, mtime_ns, _ in known}
-    for item in items:
+    for index, item in enumerate(items):
         match = None
         inode: int | None = None
         if (item.size, item.mtime_ns) in candidates:
+            if stopped():
+                return rest + list(items[index:]), aside
             try:
                 inode = storable_inode(os.stat(item.path).st_ino)
             except OSError:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -128,11 +128,13 @@ def has_left(path: str, key: str, size: int, mtime_ns: int) -> bool:
 CANDIDATE_FIELDS = ("id", "path", "path_key", "size", "mtime_ns", "inode", "fingerprint")
 
 
-def left_paths(identities: Collection[tuple[int, str]]) -> dict[tuple[int, str], set[str]]:
+def left_paths(
+    identities: Collection[tuple[int, str]], stop: Callable[[], bool] | None = None
+) -> dict[tuple[int, str], set[str]] | None:
     """For each (size, fingerprint), the path keys of the videos with it that left their path.
 
     What a reader asks of a chunk of files before it sets them aside: one query, one stat per
-    video found.
+    video found. None when `stop` (asked before each stat) said stop: the answer is partial.
     """
     found: dict[tuple[int, str], set[str]] = defaultdict(set)
     sizes = sorted({size for size, _ in identities})
@@ -142,7 +144,11 @@ def left_paths(identities: Collection[tuple[int, str]]) -> dict[tuple[int, str],
         for path, key, size, mtime_ns, fp in rows.values_list(
             "path", "path_key", "size", "mtime_ns", "fingerprint"
         ):
-            if (size, fp) in identities and has_left(path, key, size, mtime_ns):
+            if (size, fp) not in identities:
+                continue
+            if stop is not None and stop():
+                return None
+            if has_left(path, key, size, mtime_ns):
                 found[(size, fp)].add(key)
     return found
 

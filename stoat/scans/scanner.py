@@ -320,10 +320,10 @@ class Scanner:
                 # Which scan found it gone: that scan's page lists it.
                 Video.objects.filter(path_key__in=chunk).update(missing=True, missing_job=job.pk)
         # Renamed files are set aside without a byte read; the rest may still be moves.
-        to_read, renamed = arrivals.renamed(to_read)
+        to_read, renamed = arrivals.renamed(to_read, self.should_stop_soon)
         self.buffer.arrivals.extend(renamed)
         return Plan(
-            to_read=mark_maybe_moved(to_read),
+            to_read=mark_maybe_moved(to_read, self.should_stop_soon),
             unchanged=unchanged,
             missing=len(gone),
             set_aside=len(renamed),
@@ -432,11 +432,12 @@ class Scanner:
         return self.outcome()
 
 
-def mark_maybe_moved(items: list[ReadItem]) -> list[ReadItem]:
+def mark_maybe_moved(items: list[ReadItem], stop: StopCheck | None = None) -> list[ReadItem]:
     """Flag the files whose size some fingerprinted video has: only these may be moves.
 
     A video stored before fingerprints existed gets one now if a file of its size turned up
-    (the only time it is needed), so that file is recognised as its copy.
+    (the only time it is needed), so that file is recognised as its copy. `stop` is asked
+    before each such video: once it says stop, every file is flagged and none is read.
     """
     if not settings.STOAT_FINGERPRINTS:
         return items
@@ -450,6 +451,9 @@ def mark_maybe_moved(items: list[ReadItem]) -> list[ReadItem]:
         unprinted = rows.present().filter(fingerprint="").exclude(size__in=known)
         progress = Backfill()
         for video in unprinted.only("pk", "path", "path_key", "size", "mtime_ns"):
+            if stop is not None and stop():
+                # Not all sizes were looked at: any file may be a move, if it is ever read.
+                return [item._replace(maybe_moved=True) for item in items]
             before = progress.fingerprinted
             fingerprint_one(video, progress)
             if progress.fingerprinted > before:

@@ -195,7 +195,8 @@ def read_batch(claim: Claim) -> str:
     note = ""
     try:
         # Which files may be moves is asked here, so the batch keeps plain tuples.
-        scanner.read(mark_maybe_moved([ReadItem(*item) for item in claim.to_read]))
+        items = [ReadItem(*item) for item in claim.to_read]
+        scanner.read(mark_maybe_moved(items, scanner.should_stop_soon))
     except BatchLost:
         # Given up for lost while it was slow: the batch is someone else's now.
         return "lost"
