@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stoat.library.backfill import Backfill
+from stoat.library.backfill import Backfill, fingerprint_one
 from stoat.library.models import Video
 from stoat.scans import batches, lifecycle, reconcile, scanner, services, tasks
 from stoat.scans.models import Job, Status
@@ -45,7 +45,7 @@ def test_a_cancel_while_an_old_library_is_fingerprinted_stops_at_the_next_video(
     shutil.copy(old / "v00.mp4", library_dir / "copy.mp4")
     job = lifecycle.create_scan(str(library_dir)).job
     calls: list[int] = []
-    real = scanner.fingerprint_one
+    real = fingerprint_one
 
     def cancel_on_first(video: Video, progress: Backfill) -> None:
         calls.append(video.pk)
