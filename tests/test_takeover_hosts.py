@@ -20,10 +20,10 @@ from tests.worker import Host, start_host, stop_cluster, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-FILES = 240
+FILES = 960
 BATCHES = 6
 STALE = 4.0
-# Quick to notice a lost worker, small batches so one is caught half read.
+# Quick to notice a lost worker; batches of 160 files take long enough to be caught half read.
 FAST = {
     "STOAT_HEARTBEAT_INTERVAL": "0.3",
     "STOAT_HEARTBEAT_STALE": str(STALE),
