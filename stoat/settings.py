@@ -165,6 +165,8 @@ MIDDLEWARE = [
 ]
 
 AUTHENTICATION_BACKENDS = ["stoat.accounts.backends.OneQueryModelBackend"]
+# Database sessions, read on every request by a query written once.
+SESSION_ENGINE = "stoat.accounts.sessions"
 
 ROOT_URLCONF = "stoat.urls"
 WSGI_APPLICATION = "stoat.wsgi.application"

@@ -5,11 +5,14 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser, Permission
+from django.contrib.auth.models import AnonymousUser, Permission, User
 from django.db import connections, router
 from django.db.models import Q
+
+from stoat.core.prepared import RowByKey
 
 # Stands for the user's id while Django writes the query; no user has it.
 PLACEHOLDER_ID = -1
@@ -31,11 +34,20 @@ def permissions_sql(alias: str) -> tuple[str, int]:
     return sql, len(params)
 
 
+@cache
+def user_by_pk() -> RowByKey[User]:
+    return RowByKey(get_user_model())
+
+
 class OneQueryModelBackend(ModelBackend):
     """Same answers as ModelBackend; own and group permissions come from a single query.
 
-    Every poll of a running job's progress asks whether the user may cancel it.
+    Every poll of a running job's progress loads its user and asks whether they may cancel it.
     """
+
+    def get_user(self, user_id: Any) -> User | None:
+        user = user_by_pk().get(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def get_all_permissions(
         self, user_obj: AbstractBaseUser | AnonymousUser, obj: Any = None

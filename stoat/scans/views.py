@@ -3,13 +3,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from stoat.accounts.permissions import can_manage_scans, manager_required
 from stoat.core.http import HtmxHttpRequest
+from stoat.core.prepared import RowByKey
 from stoat.library.views import library_page
 from stoat.scans import services
 from stoat.scans.forms import PATH_NOT_ALLOWED, ScanForm, origin_of
@@ -19,6 +20,8 @@ from stoat.scans.panels import announcement, job_panel, said_key
 from stoat.scans.paths import InvalidPath, PathNotAllowed
 
 JOBS_PER_PAGE = 25
+# A hundred open pages of a scan each load it every second.
+JOB_BY_PK = RowByKey(Job)
 
 
 def jobs_page(request: HtmxHttpRequest, form: ScanForm, status: int = 200) -> HttpResponse:
@@ -105,7 +108,10 @@ def render_job(
 
 @require_GET
 def job_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    return render_job(request, services.current(get_object_or_404(Job, pk=pk)))
+    job = JOB_BY_PK.get(pk)
+    if job is None:
+        raise Http404(f"No scan {pk}.")
+    return render_job(request, services.current(job))
 
 
 @require_POST
