@@ -226,3 +226,26 @@ def test_an_exception_from_the_tick_stops_the_wait() -> None:
         call_with_time_limit(lambda: release_step.wait(30), 5, tick=tick, tick_every=0.05)
     release_step.set()
     wait_for_abandoned_steps_to_end()
+
+
+def test_a_step_that_ended_in_time_leaves_its_thread_to_the_next_step() -> None:
+    first = call_with_time_limit(threading.current_thread, 5)
+    second = call_with_time_limit(threading.current_thread, 5)
+
+    assert first is second and first is not threading.current_thread()
+
+
+def test_a_step_left_hanging_keeps_its_thread_and_the_next_step_gets_another() -> None:
+    release_step = threading.Event()
+    hanging: list[threading.Thread] = []
+
+    def hang() -> None:
+        hanging.append(threading.current_thread())
+        release_step.wait(30)
+
+    with pytest.raises(TimedOut):
+        call_with_time_limit(hang, 0.2)
+    assert abandoned_steps() == 1
+    assert call_with_time_limit(threading.current_thread, 5) is not hanging[0]
+    release_step.set()
+    wait_for_abandoned_steps_to_end()
