@@ -211,3 +211,47 @@ def test_files_under_a_folder_that_could_not_be_listed_are_not_marked_missing(
     error = ScanError.objects.get(job=job)
     assert error.path == str(locked)
     assert error.message.startswith("folder could not be listed: permission denied")
+
+
+def test_a_file_whose_name_is_not_utf8_goes_missing_and_comes_back_without_a_probe(
+    library_dir: Path, tmp_path: Path, probed: list[str]
+) -> None:
+    make_clip(library_dir / "plain.mp4")
+    raw = os.path.join(os.fsencode(library_dir), b"caf\xe9.mp4")
+    aside = os.path.join(os.fsencode(tmp_path), b"aside.mp4")
+    make_clip(Path(os.fsdecode(raw)))
+    scan(library_dir)
+    probed.clear()
+
+    os.rename(raw, aside)
+    gone = scan(library_dir)
+    stored = Video.objects.get(filename="caf\\xe9.mp4")
+    os.rename(aside, raw)
+    back = scan(library_dir)
+
+    assert (gone.unchanged, gone.missing, stored.missing, stored.missing_job_id) == (
+        1,
+        1,
+        True,
+        gone.pk,
+    )
+    assert (back.unchanged, back.missing, back.new, probed) == (2, 0, 0, [])
+    assert Video.objects.get(pk=stored.pk).missing is False
+
+
+def test_a_folder_whose_name_differs_only_in_case_is_not_touched(
+    library_dir: Path, probed: list[str]
+) -> None:
+    upper, lower = library_dir / "Films", library_dir / "films"
+    make_clip(upper / "a.mp4")
+    make_clip(lower / "b.mp4")
+    scan(upper)
+    scan(lower)
+    probed.clear()
+    (upper / "a.mp4").unlink()
+
+    job = scan(upper)
+
+    assert (job.found, job.missing, probed) == (0, 1, [])
+    assert Video.objects.get(filename="b.mp4").missing is False
+    assert Video.objects.get(filename="a.mp4").missing is True

@@ -18,7 +18,7 @@ from stoat.library.probe import VideoFile, open_video
 from stoat.scans import lifecycle, scanner, services
 from stoat.scans.models import Job, ScanArrival, Status
 from stoat.scans.runner import run_here
-from stoat.scans.walker import walk
+from stoat.scans.walker import walk_chunks
 from tests.media import make_clip
 
 pytestmark = pytest.mark.django_db
@@ -304,10 +304,10 @@ def test_a_moved_file_unreadable_after_the_walk_is_an_error_and_stays_missing(
     clip.rename(moved)
 
     def walk_then_remove(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        yield from walk(*args, **kwargs)
+        yield from walk_chunks(*args, **kwargs)
         os.remove(moved)  # gone between the walk and the read
 
-    monkeypatch.setattr(scanner, "walk", walk_then_remove)
+    monkeypatch.setattr(scanner, "walk_chunks", walk_then_remove)
     job = scan(library_dir)
 
     video.refresh_from_db()

@@ -5,7 +5,7 @@ import uuid
 from pathlib import Path
 
 from stoat.library.probe import describe_os_error
-from stoat.scans.walker import FileEntry, WalkError, walk
+from stoat.scans.walker import CHUNK, FileEntry, WalkError, walk, walk_chunks
 from tests.media import make_clip
 
 EXTS = ["mp4", "mkv"]
@@ -95,3 +95,36 @@ def test_a_walk_does_not_enter_the_kernels_file_systems_below_it() -> None:
 
     assert str(clip) not in from_dev
     assert str(clip) in from_shm
+
+
+def test_a_library_walk_passes_over_hidden_files_and_nas_folders(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "a.mp4")
+    os.link(clip, tmp_path / "._a.mp4")
+    (tmp_path / "@eaDir").mkdir()
+    os.link(clip, tmp_path / "@eaDir" / "b.mp4")
+    (tmp_path / ".hidden").mkdir()
+    os.link(clip, tmp_path / ".hidden" / "c.mp4")
+
+    assert paths(tmp_path, skip_system=True) == ["a.mp4"]
+    assert paths(tmp_path) == ["._a.mp4", ".hidden/c.mp4", "@eaDir/b.mp4", "a.mp4"]
+
+
+def test_a_large_folder_comes_in_chunks_in_name_order_with_its_errors_in_place(
+    tmp_path: Path,
+) -> None:
+    clip = make_clip(tmp_path / "source.mkv")
+    count = CHUNK * 2 + 3
+    for index in range(count):
+        os.link(clip, tmp_path / f"clip{index:04d}.mp4")
+    os.mkfifo(tmp_path / "clip0100x.mp4")
+
+    chunks = list(walk_chunks(str(tmp_path), extensions=EXTS))
+    entries = list(walk(str(tmp_path), extensions=EXTS))
+
+    assert [len(files) for files, _ in chunks] == [CHUNK, CHUNK, 4]
+    found = [path for files, _ in chunks for path, _, _ in files]
+    assert found == sorted(found) and len(found) == count + 1
+    names = [os.path.basename(entry.path) for entry in entries]
+    assert names == sorted(names) and len(names) == count + 2
+    error = entries[names.index("clip0100x.mp4")]
+    assert isinstance(error, WalkError) and not error.folder

@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from stoat.library.backfill import Backfill, fingerprint_one
@@ -32,7 +30,7 @@ from stoat.library.probe import (
     open_video,
 )
 from stoat.library.thumbnails import thumbnail_name, write_thumbnail
-from stoat.scans import arrivals, batches, lifecycle, parallel, reconcile
+from stoat.scans import arrivals, batches, compare, lifecycle, parallel, reconcile
 from stoat.scans.batches import BatchLost, Claim
 from stoat.scans.models import Job, Phase, Status
 from stoat.scans.steps import (
@@ -41,8 +39,8 @@ from stoat.scans.steps import (
     reader_steps,
     run_within_limits,
 )
-from stoat.scans.store import MAX_BUFFER, Buffer, JobEnded, chunks, fetch_rows
-from stoat.scans.walker import FileEntry, WalkError, walk
+from stoat.scans.store import MAX_BUFFER, Buffer, JobEnded
+from stoat.scans.walker import FileStat, walk_chunks
 
 log = logging.getLogger(__name__)
 
@@ -224,14 +222,14 @@ class Scanner:
             self.on_progress(self.job)
 
     # -- phase 1: find -------------------------------------------------------------------------
-    def find(self) -> tuple[list[FileEntry], list[str]] | None:
+    def find(self) -> tuple[list[FileStat], list[str]] | None:
         """Walk the folder: the files and the unlistable folders, or None if stopped."""
         job = self.job
-        entries: list[FileEntry] = []
+        entries: list[FileStat] = []
         failed: list[str] = []
         lifecycle.progress(job.pk, phase=Phase.FINDING)
         found_flushed = 0
-        for item in walk(
+        for files, errors in walk_chunks(
             job.path,
             recursive=job.recursive,
             extensions=settings.STOAT_VIDEO_EXTENSIONS,
@@ -239,16 +237,14 @@ class Scanner:
             # A library is kept current by itself, so it leaves out what its NAS keeps beside it.
             skip_system=job.library_id is not None,
         ):
-            if isinstance(item, WalkError):
-                if item.folder:
-                    failed.append(item.path)
-                self.buffer.add_error(job.pk, item.path, item.message)
-            else:
-                entries.append(item)
-                if len(entries) == parallel.MIN_FILES and self.processes > 1:
-                    # Started now, the readers are ready by the time the walk ends.
-                    self.readers = parallel.ReaderPool(self.processes)
-            # One clock read per file: a rescan walks a few hundred thousand files a second.
+            for error in errors:
+                if error.folder:
+                    failed.append(error.path)
+                self.buffer.add_error(job.pk, error.path, error.message)
+            entries.extend(files)
+            if self.readers is None and self.processes > 1 and len(entries) >= parallel.MIN_FILES:
+                # Started now, the readers are ready by the time the walk ends.
+                self.readers = parallel.ReaderPool(self.processes)
             now = time.monotonic()
             if now - self.last_check >= CANCEL_CHECK_SECONDS and self.should_stop():
                 break
@@ -259,73 +255,22 @@ class Scanner:
         return None if self.stopped else (entries, failed)
 
     # -- phase 2: decide -----------------------------------------------------------------------
-    def plan(self, entries: Sequence[FileEntry], failed_folders: Iterable[str]) -> Plan:
-        """Compare with what the library knows (one query) and mark vanished files missing."""
+    def plan(self, entries: Sequence[FileStat], failed_folders: Iterable[str]) -> Plan:
+        """Compare with what the library knows and mark vanished files missing."""
         job = self.job
-        root = display_path(job.path)
-        prefix = root.rstrip("/") + "/"
-        scope = Q(folder=root) | Q(folder__startswith=prefix) if job.recursive else Q(folder=root)
-        rows = Video.objects.filter(scope).values_list(
-            "path", "path_key", "size", "mtime_ns", "missing"
-        )
-        depth = len(prefix)
-        # By stored (display) path, and only the rows really under the root (SQLite's LIKE
-        # ignores case); a found file is then looked up without hashing its path.
-        known: dict[str, tuple[str, str, int, int, bool]] = {
-            row[0]: row
-            for row in fetch_rows(*rows.query.sql_with_params())
-            if row[0].startswith(prefix) and (job.recursive or "/" not in row[0][depth:])
-        }
-        get = known.get
-        to_read: list[ReadItem] = []
-        came_back: list[str] = []
-        escaped: list[str] = []
-        unchanged = matched = 0
-        for entry in entries:
-            seen = get(entry.path)
-            if seen is None:
-                # A name that is not UTF-8 is stored escaped; a new file is not stored at all.
-                path = display_path(entry.path)
-                seen = get(path)
-                if seen is None or seen[1] != path_key(entry.path):
-                    to_read.append(ReadItem(entry.path, entry.size, entry.mtime_ns, False))
-                    continue
-                escaped.append(path)
-            matched += 1
-            if seen[2] == entry.size and seen[3] == entry.mtime_ns:
-                unchanged += 1
-                if seen[4]:
-                    came_back.append(seen[1])
-            else:
-                to_read.append(ReadItem(entry.path, entry.size, entry.mtime_ns, True))
-        gone: list[str] = []
-        if matched < len(known):
-            # Stored rows the walk did not find; under a folder that could not be listed,
-            # a file is not known to be gone.
-            unlisted = tuple(display_path(f).rstrip("/") + "/" for f in failed_folders)
-            found = {entry.path for entry in entries}
-            found.update(escaped)
-            gone = [
-                row[1]
-                for path, row in known.items()
-                if not row[4] and path not in found and not path.startswith(unlisted)
-            ]
-        came_back.sort()
-        gone.sort()
-        now = timezone.now()
-        with transaction.atomic():
-            for chunk in chunks(came_back, 500):
-                Video.objects.filter(path_key__in=chunk).update(missing=False, updated_at=now)
-            for chunk in chunks(gone, 500):
-                # Which scan found it gone: that scan's page lists it.
-                Video.objects.filter(path_key__in=chunk).update(missing=True, missing_job=job.pk)
+        changes = compare.compare(entries, display_path(job.path), job.recursive, failed_folders)
+        compare.record(changes, job.pk)
+        to_read = [
+            ReadItem(path, size, mtime_ns, existing)
+            for (path, size, mtime_ns), existing in changes.to_read
+        ]
         # Renamed files are set aside without a byte read; the rest may still be moves.
         to_read, renamed = arrivals.renamed(to_read, self.should_stop_soon)
         self.buffer.arrivals.extend(renamed)
         return Plan(
             to_read=mark_maybe_moved(to_read, self.should_stop_soon),
-            unchanged=unchanged,
-            missing=len(gone),
+            unchanged=changes.unchanged,
+            missing=len(changes.gone),
             set_aside=len(renamed),
         )
 

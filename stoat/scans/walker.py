@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 from stoat.library.probe import describe_os_error
@@ -68,6 +68,13 @@ def virtual_devices() -> frozenset[int]:
     return frozenset(found)
 
 
+# A walk hands its files over this many at a time, so a caller can stop inside a huge folder.
+CHUNK = 256
+# A found file as plain values (path, size, mtime_ns): a rescan makes one per file, and a plain
+# tuple is built in C and compared in C (stoat.scans.scanner compares them as a set).
+FileStat = tuple[str, int, int]
+
+
 def walk(
     root: str,
     *,
@@ -76,7 +83,32 @@ def walk(
     allowed_roots: Iterable[str] = (),
     skip_system: bool = False,
 ) -> Iterator[FileEntry | WalkError]:
-    """Yield each regular video file under `root`, and an error for each place that can't be read.
+    """Yield each regular video file under `root`, and an error for each place that can't be read,
+    in the order of `walk_chunks` (folder by folder, names in order). Options as there."""
+    for files, errors in walk_chunks(
+        root,
+        recursive=recursive,
+        extensions=extensions,
+        allowed_roots=allowed_roots,
+        skip_system=skip_system,
+    ):
+        found: list[FileEntry | WalkError] = [FileEntry(*file) for file in files]
+        found.extend(errors)
+        # A folder's files and errors, merged back into the order of their names.
+        yield from sorted(found, key=itemgetter(0)) if errors else found
+
+
+def walk_chunks(
+    root: str,
+    *,
+    recursive: bool = True,
+    extensions: Iterable[str],
+    allowed_roots: Iterable[str] = (),
+    skip_system: bool = False,
+) -> Iterator[tuple[list[FileStat], list[WalkError]]]:
+    """Yield the regular video files under `root` (path, size, mtime_ns) and the errors of the
+    places that can't be read, a folder (or CHUNK of a large one) at a time: the folder's files
+    in name order, then its subfolders, depth first.
 
     With `skip_system` (library scans), hidden files and NAS system folders are passed over.
 
@@ -88,13 +120,13 @@ def walk(
     bounds = [os.path.realpath(r) for r in allowed_roots] or [real_root]
     # Checked again here: the folder may have been swapped for a link since the job was made.
     if not is_within(real_root, bounds):
-        yield WalkError(root, "folder is outside the folders stoat may scan")
+        yield [], [WalkError(root, "folder is outside the folders stoat may scan")]
         return
     seen_dirs: set[tuple[int, int]] = set()
     try:
         st = os.stat(real_root)
     except OSError as error:
-        yield WalkError(root, describe_os_error(error, "folder"))
+        yield [], [WalkError(root, describe_os_error(error, "folder"))]
         return
     skipped_devices = virtual_devices() - {st.st_dev}
     seen_dirs.add((st.st_dev, st.st_ino))
@@ -102,58 +134,102 @@ def walk(
     while stack:
         folder = stack.pop()
         try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=by_name)
-            if skip_system:
-                entries = [entry for entry in entries if not is_system_name(entry.name)]
+            # Listed through a descriptor: each file's stat is then looked up in this folder
+            # (fstatat), not by its whole path again.
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         except OSError as error:
-            yield WalkError(
-                folder, f"folder could not be listed: {describe_os_error(error, 'folder')}"
-            )
+            yield [], [folder_error(folder, error)]
             continue
-        subfolders: list[str] = []
-        for entry in entries:
-            video = False
+        try:
             try:
-                if entry.is_symlink():
-                    video = has_extension(entry.name, exts)
-                    target = os.path.realpath(entry.path)
-                    if not is_within(target, bounds):
-                        if video:
-                            yield WalkError(entry.path, LINK_OUTSIDE, folder=False)
-                        continue
-                    info = os.stat(entry.path)
-                # The type comes with the listing; only folders and videos cost a stat call.
-                elif entry.is_dir(follow_symlinks=False):
-                    info = entry.stat(follow_symlinks=False)
-                else:
-                    # has_extension, inlined: this line runs once per file of the tree.
-                    name = entry.name
-                    dot = name.rfind(".")
-                    if dot <= 0 or name[dot + 1 :].lower() not in exts:
-                        continue
-                    video = True
-                    info = entry.stat(follow_symlinks=False)
+                with os.scandir(fd) as it:
+                    entries = sorted(it, key=by_name)
             except OSError as error:
-                # Broken links, loops and files that vanished mid-walk are not videos to read;
-                # one named like a video is reported, so the user learns why it is not listed.
-                if video:
-                    why = describe_link_error(error) if entry.is_symlink() else None
-                    yield WalkError(entry.path, why or describe_os_error(error), folder=False)
+                yield [], [folder_error(folder, error)]
                 continue
-            if stat.S_ISDIR(info.st_mode):
-                if (
-                    recursive
-                    and (info.st_dev, info.st_ino) not in seen_dirs
-                    and info.st_dev not in skipped_devices
-                ):
-                    seen_dirs.add((info.st_dev, info.st_ino))
-                    subfolders.append(entry.path)
-            elif not video:
-                continue
-            elif stat.S_ISREG(info.st_mode):
-                yield FileEntry(entry.path, info.st_size, info.st_mtime_ns)
-            else:
-                # Opening a pipe or a device could block forever: it is never opened.
-                yield WalkError(entry.path, NOT_A_FILE, folder=False)
+            prefix = folder if folder.endswith("/") else folder + "/"
+            files: list[FileStat] = []
+            errors: list[WalkError] = []
+            subfolders: list[str] = []
+            for entry in entries:
+                name = entry.name
+                try:
+                    # The type comes with the listing: a regular file costs one stat only when
+                    # its name is a video's (has_extension, inlined: this runs once per file).
+                    if entry.is_file(follow_symlinks=False):
+                        dot = name.rfind(".")
+                        if dot <= 0 or name[dot + 1 :].lower() not in exts:
+                            continue
+                        if skip_system and name[0] == ".":
+                            continue  # `._clip.mp4`: a Mac's resource fork, not a video
+                        info = entry.stat(follow_symlinks=False)
+                        if stat.S_ISREG(info.st_mode):
+                            files.append((prefix + name, info.st_size, info.st_mtime_ns))
+                            if len(files) == CHUNK:
+                                yield files, errors
+                                files, errors = [], []
+                            continue
+                        video = True
+                    else:
+                        if skip_system and is_system_name(name):
+                            continue
+                        video, looked = other_entry(entry, prefix + name, exts, bounds, errors)
+                        if looked is None:
+                            continue
+                        info = looked
+                except OSError as error:
+                    # Broken links, loops and files that vanished mid-walk are not videos to
+                    # read; one named like a video is reported, so the user learns why.
+                    if has_extension(name, exts):
+                        why = describe_link_error(error) if entry.is_symlink() else None
+                        errors.append(
+                            WalkError(prefix + name, why or describe_os_error(error), folder=False)
+                        )
+                    continue
+                if stat.S_ISDIR(info.st_mode):
+                    if (
+                        recursive
+                        and (info.st_dev, info.st_ino) not in seen_dirs
+                        and info.st_dev not in skipped_devices
+                    ):
+                        seen_dirs.add((info.st_dev, info.st_ino))
+                        subfolders.append(prefix + name)
+                elif not video:
+                    continue
+                elif stat.S_ISREG(info.st_mode):
+                    files.append((prefix + name, info.st_size, info.st_mtime_ns))
+                else:
+                    # Opening a pipe or a device could block forever: it is never opened.
+                    errors.append(WalkError(prefix + name, NOT_A_FILE, folder=False))
+            if files or errors:
+                yield files, errors
+        finally:
+            os.close(fd)
         stack.extend(reversed(subfolders))
+
+
+def folder_error(folder: str, error: OSError) -> WalkError:
+    return WalkError(folder, f"folder could not be listed: {describe_os_error(error, 'folder')}")
+
+
+def other_entry(
+    entry: os.DirEntry[str],
+    path: str,
+    exts: frozenset[str],
+    bounds: list[str],
+    errors: list[WalkError],
+) -> tuple[bool, os.stat_result | None]:
+    """A link, folder or special file of a listing: (named like a video, its stat or None when
+    it is passed over). Raises OSError when it cannot be looked at."""
+    if entry.is_symlink():
+        video = has_extension(entry.name, exts)
+        if not is_within(os.path.realpath(path), bounds):
+            if video:
+                errors.append(WalkError(path, LINK_OUTSIDE, folder=False))
+            return video, None
+        return video, os.stat(path)
+    if entry.is_dir(follow_symlinks=False):
+        return False, entry.stat(follow_symlinks=False)
+    if not has_extension(entry.name, exts):
+        return False, None
+    return True, entry.stat(follow_symlinks=False)
