@@ -141,7 +141,7 @@ def list_videos(
 )
 def video_facets(request: HttpRequest, filters: Query[FilterQuery]) -> FacetsOut:
     """Each facet value's count (codecs, container, resolution) under the other filters."""
-    counts = count_facets(Video.objects.present(), request_filters(request))
+    counts = count_facets(request_filters(request))
     return FacetsOut(total=counts.total, facets=counts.as_dict())
 
 

@@ -2,7 +2,8 @@
 
 One GROUP BY over the four facet columns (read from the `video_facets` index) gives every
 combination that occurs with its count and bytes; each facet's counts, and the total, are sums
-over those combinations, so a page with any number of choices costs one aggregate query.
+over those combinations, so a page with any number of choices costs one aggregate query, and
+none while no other filter or search narrows the library and no video has changed (summary.py).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from dataclasses import dataclass
 from django.db.models import Count
 
 from stoat.library.filters import FACETS, NO_AUDIO, VideoFilters, range_conditions
-from stoat.library.models import VideoQuerySet
+from stoat.library.models import Video, VideoQuerySet
 from stoat.library.names import RESOLUTION_NAMES, RESOLUTIONS, codec_name, container_name
+from stoat.library.queries import library_videos
+from stoat.library.summary import cached
 
 Combination = tuple[str, str, str, str]
 
@@ -73,9 +76,17 @@ def label(name: str, value: str) -> str:
     return codec_name(value) if value != NO_AUDIO else "No audio"
 
 
-def count_facets(videos: VideoQuerySet, filters: VideoFilters) -> FacetCounts:
-    """The total the filters give and, per facet, the count each of its values would give."""
-    combos = combinations(videos, filters)
+def count_facets(
+    filters: VideoFilters, *, query: str = "", show_missing: bool = False
+) -> FacetCounts:
+    """The total the filters give (within the search) and, per facet, the count each of its
+    values would give."""
+    videos = library_videos(Video.objects.all(), query=query, show_missing=show_missing)
+    if query.strip() or show_missing or range_conditions(filters):
+        combos = combinations(videos, filters)
+    else:
+        # Every present video, whatever facets are chosen: kept until one changes (summary.py).
+        combos = cached("facet-combinations", lambda: combinations(videos, filters))
     chosen = [set(getattr(filters, name)) for name in FACETS]
 
     def passes(combo: Combination, skip: int | None = None) -> bool:

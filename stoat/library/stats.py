@@ -4,6 +4,8 @@ Totals and the breakdowns by codec, resolution and container are sums over one G
 facet columns (the same query the facet counts read). On PostgreSQL that GROUP BY, the folders' and
 the months' are one pass over the rows (GROUPING SETS); SQLite has none, so there they are three
 queries, each read from an index of its own (migrations 0011, 0012). Missing files are one more.
+Unfiltered, the numbers are kept until a video changes (summary.py): one pass still costs more
+than a page may take at 100,000 videos.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from django.db.models.functions import TruncMonth
 from stoat.library.filters import FACETS, NO_AUDIO, VideoFilters, apply_filters
 from stoat.library.models import Video, VideoQuerySet
 from stoat.library.names import RESOLUTION_NAMES, RESOLUTIONS, codec_name, container_name
+from stoat.library.summary import cached
 from stoat.scans.models import Job, Status
 
 LARGEST_FOLDERS = 10
@@ -114,6 +117,19 @@ def add_breakdowns(rows: Iterable[Sequence[Any]], stats: LibraryStats) -> None:
 
 
 def library_stats(filters: VideoFilters) -> LibraryStats:
+    if filters.active:
+        stats = video_stats(filters)
+    else:
+        # Three passes over every row; kept until a video changes (measured: docs/benchmarks.md).
+        stats = cached("stats", lambda: video_stats(filters))
+    last = Job.objects.exclude(status__in=[Status.PENDING, Status.RUNNING]).first()
+    stats.last_scan_errors = last.error_count if last is not None else None
+    stats.recent_scans = [scan_speed(job) for job in Job.objects.all()[:RECENT_SCANS]]
+    return stats
+
+
+def video_stats(filters: VideoFilters) -> LibraryStats:
+    """The numbers read from the videos (the scans' are added by `library_stats`)."""
     stats = LibraryStats()
     present = Video.objects.present()
     # Driven by the few missing rows' ids, never by a filter's index over the whole table.
@@ -123,9 +139,6 @@ def library_stats(filters: VideoFilters) -> LibraryStats:
         one_pass(apply_filters(present, filters), stats)
     else:
         separate_passes(present, filters, stats)
-    last = Job.objects.exclude(status__in=[Status.PENDING, Status.RUNNING]).first()
-    stats.last_scan_errors = last.error_count if last is not None else None
-    stats.recent_scans = [scan_speed(job) for job in Job.objects.all()[:RECENT_SCANS]]
     return stats
 
 

@@ -52,11 +52,9 @@ def library_page(request: HtmxHttpRequest, form: ScanForm, status: int = 200) ->
     filters, filter_error = read_filters(request)
     if unknown_libraries(filters):
         raise Http404("No such library.")
-    everything = Video.objects.all()
-    base = library_videos(everything, query=query, show_missing=show_missing)
-    counts = count_facets(base, filters)
+    counts = count_facets(filters, query=query, show_missing=show_missing)
     videos = library_videos(
-        everything, query=query, sort=sort, show_missing=show_missing, filters=filters
+        Video.objects.all(), query=query, sort=sort, show_missing=show_missing, filters=filters
     )
     paginator = Paginator(videos, VIDEOS_PER_PAGE)
     # The facet counts already summed the total: no COUNT query (`count` is a cached property).

@@ -1,0 +1,131 @@
+"""Aggregates over the whole library, kept in the cache until a video row changes.
+
+The database marks every write to `library_video` itself, so no writer has to remember to: on
+SQLite a trigger per row written gives the one row of `library_video_writes` a new random token;
+on PostgreSQL a trigger per statement adds a row with a random token (and now and then removes
+older ones, never waiting for a row another writer holds, so concurrent scans never queue on it).
+The rows in view are the library's version. A scan's bulk writes, a move, a delete in the admin or
+raw SQL all change it, in the same commit as the videos, and a rolled-back write takes its mark
+back with it. An entry is stored under the version read before its aggregates, so it is never
+newer than its data; while the triggers are missing (a table rebuilt by a later migration, until
+`post_migrate` puts them back) nothing is cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+T = TypeVar("T")
+TABLE = "library_video_writes"
+TRIGGER = "library_video_written"
+
+SQLITE_TRIGGERS = [
+    f"CREATE TRIGGER IF NOT EXISTS {TRIGGER}_{event.lower()} AFTER {event} ON library_video "
+    f"BEGIN UPDATE {TABLE} SET token = random(); END"
+    for event in ("INSERT", "UPDATE", "DELETE")
+]
+SQLITE_CREATE = [
+    f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY, token INTEGER NOT NULL)",
+    f"INSERT OR IGNORE INTO {TABLE} (id, token) VALUES (1, random())",
+    *SQLITE_TRIGGERS,
+]
+SQLITE_DROP = [f"DROP TRIGGER IF EXISTS {TRIGGER}_{e}" for e in ("insert", "update", "delete")]
+SQLITE_DROP.append(f"DROP TABLE IF EXISTS {TABLE}")
+
+POSTGRES_TRIGGERS = [
+    f"""
+    CREATE OR REPLACE FUNCTION {TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        mark bigint;
+    BEGIN
+        INSERT INTO {TABLE} DEFAULT VALUES RETURNING id INTO mark;
+        -- About one writing statement in 50 removes the older marks it can lock at once.
+        IF random() < 0.02 THEN
+            DELETE FROM {TABLE} WHERE id IN (
+                SELECT id FROM {TABLE} WHERE id < mark FOR UPDATE SKIP LOCKED
+            );
+        END IF;
+        RETURN NULL;
+    END
+    $$""",
+    f"CREATE OR REPLACE TRIGGER {TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+    f"ON library_video FOR EACH STATEMENT EXECUTE FUNCTION {TRIGGER}()",
+]
+POSTGRES_CREATE = [
+    f"CREATE TABLE IF NOT EXISTS {TABLE} (id bigserial PRIMARY KEY, "
+    "token bigint NOT NULL DEFAULT (random() * 4503599627370496)::bigint)",
+    f"INSERT INTO {TABLE} DEFAULT VALUES",
+    *POSTGRES_TRIGGERS,
+]
+POSTGRES_DROP = [
+    f"DROP TRIGGER IF EXISTS {TRIGGER} ON library_video",
+    f"DROP FUNCTION IF EXISTS {TRIGGER}()",
+    f"DROP TABLE IF EXISTS {TABLE}",
+]
+CREATE = {"sqlite": SQLITE_CREATE, "postgresql": POSTGRES_CREATE}
+DROP = {"sqlite": SQLITE_DROP, "postgresql": POSTGRES_DROP}
+TRIGGERS = {"sqlite": SQLITE_TRIGGERS, "postgresql": POSTGRES_TRIGGERS}
+
+# The marks in view, and how many of the triggers that make them are in place.
+VERSION = {
+    "sqlite": f"""
+        SELECT COUNT(*), COALESCE(SUM(token), 0), COALESCE(MAX(id), 0),
+            (SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'
+                AND tbl_name = 'library_video' AND name LIKE '{TRIGGER}_%')
+        FROM {TABLE}""",
+    "postgresql": f"""
+        SELECT COUNT(*), COALESCE(SUM(token), 0), COALESCE(MAX(id), 0),
+            (SELECT COUNT(*) FROM pg_trigger WHERE tgrelid = 'library_video'::regclass
+                AND tgname = '{TRIGGER}' AND tgenabled <> 'D')
+        FROM {TABLE}""",
+}
+EXPECTED_TRIGGERS = {"sqlite": 3, "postgresql": 1}
+
+
+def ensure_triggers(database: BaseDatabaseWrapper) -> None:
+    """Puts the write-marking triggers back if a rebuilt table lost them (SQLite rebuilds a
+    table to alter it, and its triggers go with the old one)."""
+    if database.vendor not in TRIGGERS or TABLE not in database.introspection.table_names():
+        return
+    with database.cursor() as cursor:
+        for statement in TRIGGERS[database.vendor]:
+            cursor.execute(statement)
+
+
+def library_version() -> str | None:
+    """What identifies the videos' current contents; None when writes are not being marked."""
+    if connection.vendor not in VERSION:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(VERSION[connection.vendor])
+        marks, tokens, last, triggers = cursor.fetchone()
+    if marks == 0 or triggers != EXPECTED_TRIGGERS[connection.vendor]:
+        return None
+    return f"{marks}:{tokens}:{last}"
+
+
+def cache_key(name: str) -> str:
+    where = connection.settings_dict
+    database = f"{connection.vendor}:{where.get('HOST')}:{where.get('PORT')}:{where['NAME']}"
+    return f"library-summary:{name}:{hashlib.sha256(database.encode()).hexdigest()[:16]}"
+
+
+def cached(name: str, compute: Callable[[], T]) -> T:
+    """`compute()`, or what it gave while the videos were as they are now."""
+    version = library_version()
+    if version is None:
+        return compute()
+    key = cache_key(name)
+    entry: Any = cache.get(key)
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version:
+        value: T = entry[1]
+        return value
+    value = compute()
+    cache.set(key, (version, value), timeout=None)
+    return value

@@ -1,0 +1,175 @@
+"""The whole library's stats and facet counts are kept until a video changes, whoever changes it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from stoat.library import summary
+from stoat.library.apps import restore_write_marks
+from stoat.library.facets import count_facets
+from stoat.library.filters import VideoFilters
+from stoat.library.models import Video
+from stoat.library.stats import LibraryStats, library_stats, video_stats
+from stoat.scans import lifecycle
+from stoat.scans.models import Job, Status
+from stoat.scans.runner import run_here
+from tests.library_rows import make_library
+
+pytestmark = pytest.mark.django_db
+
+Clips = Callable[..., list[Path]]
+UNFILTERED = VideoFilters()
+
+
+def numbers(stats: LibraryStats) -> tuple[object, ...]:
+    """What /stats/ shows, as the rows give it."""
+    return (
+        stats.videos,
+        stats.bytes,
+        round(stats.hours, 6),
+        stats.missing,
+        [(g.value, g.videos, g.bytes) for g in stats.by_video_codec],
+        [(g.value, g.videos) for g in stats.by_resolution],
+        [(g.value, g.videos) for g in stats.by_container],
+        [(f.folder, f.videos, f.bytes) for f in stats.largest_folders],
+        [(m.month, m.videos) for m in stats.added_per_month],
+    )
+
+
+def as_read_now() -> tuple[object, ...]:
+    """The numbers computed from the rows, the cache left out."""
+    return numbers(video_stats(UNFILTERED))
+
+
+def video_queries(read: Callable[[], object]) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        read()
+    return sum(1 for q in queries.captured_queries if 'library_video"' in q["sql"])
+
+
+def test_unchanged_videos_are_read_once_then_kept() -> None:
+    make_library()
+    first = video_queries(lambda: library_stats(UNFILTERED))
+    again = video_queries(lambda: library_stats(UNFILTERED))
+
+    assert first >= 2
+    assert again == 0
+    assert numbers(library_stats(UNFILTERED)) == as_read_now()
+
+
+def test_bulk_inserts_updates_and_deletes_are_seen_at_once() -> None:
+    rows = make_library()
+    library_stats(UNFILTERED)
+
+    Video.objects.bulk_create([Video(**{**fields(rows[1]), "path_key": "new"})])
+    assert numbers(library_stats(UNFILTERED)) == as_read_now()
+
+    Video.objects.filter(pk__in=[v.pk for v in rows[:10]]).update(missing=True)
+    assert numbers(library_stats(UNFILTERED)) == as_read_now()
+
+    Video.objects.filter(pk__in=[v.pk for v in rows[10:20]]).delete()
+    assert numbers(library_stats(UNFILTERED)) == as_read_now()
+
+
+def test_a_raw_sql_write_is_seen_too() -> None:
+    rows = make_library()
+    before = numbers(library_stats(UNFILTERED))
+
+    # As the move reconciliation writes: executemany of plain UPDATEs.
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE library_video SET folder = %s, size = %s WHERE id = %s",
+            [("/srv/elsewhere", 10**12, rows[1].pk), ("/srv/elsewhere", 1, rows[2].pk)],
+        )
+
+    after = numbers(library_stats(UNFILTERED))
+    assert after != before
+    assert after == as_read_now()
+    assert library_stats(UNFILTERED).largest_folders[0].folder == "/srv/elsewhere"
+
+
+def test_a_rolled_back_write_leaves_the_numbers_as_they_were() -> None:
+    rows = make_library()
+    before = numbers(library_stats(UNFILTERED))
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Video.objects.filter(pk=rows[1].pk).update(size=10**13)
+        assert numbers(library_stats(UNFILTERED)) != before
+        raise RuntimeError("undo")
+
+    assert numbers(library_stats(UNFILTERED)) == before == as_read_now()
+
+
+def test_the_facet_counts_follow_a_change_without_any_filter(client: Client) -> None:
+    rows = make_library()
+    url = reverse("library:index") + "?video_codec=hevc"
+    hevc = Video.objects.present().filter(video_codec="hevc")
+    assert f"{hevc.count()} videos" in client.get(url).content.decode()
+
+    changed = next(v for v in rows if not v.missing and v.video_codec != "hevc")
+    Video.objects.filter(pk=changed.pk).update(video_codec="hevc")
+
+    assert f"{hevc.count()} videos" in client.get(url).content.decode()
+    assert count_facets(VideoFilters(video_codec=("hevc",))).total == hevc.count()
+
+
+def test_scans_and_rescans_change_the_numbers(library_dir: Path, clips: Clips) -> None:
+    made = clips(3, sub="a")
+    clips(2, sub="b")
+    scan(library_dir)
+    assert library_stats(UNFILTERED).videos == 5
+
+    made[0].unlink()
+    (library_dir / "c").mkdir()
+    made[1].rename(library_dir / "c" / made[1].name)
+    scan(library_dir)
+
+    stats = library_stats(UNFILTERED)
+    assert (stats.videos, stats.missing) == (4, 1)
+    assert numbers(stats) == as_read_now()
+    assert str(library_dir / "c") in {f.folder for f in stats.largest_folders}
+
+
+def test_without_the_triggers_nothing_is_kept_until_migrate_restores_them() -> None:
+    rows = make_library()
+    drop_triggers()
+    assert summary.library_version() is None
+    library_stats(UNFILTERED)
+    Video.objects.filter(pk=rows[1].pk).update(size=10**13)
+
+    assert numbers(library_stats(UNFILTERED)) == as_read_now()
+    assert video_queries(lambda: library_stats(UNFILTERED)) >= 2
+
+    restore_write_marks(using="default")
+    assert summary.library_version() is not None
+    library_stats(UNFILTERED)
+    assert video_queries(lambda: library_stats(UNFILTERED)) == 0
+
+
+def scan(folder: Path) -> Job:
+    job = lifecycle.create_scan(str(folder), True).job
+    assert run_here(job) == Status.COMPLETE
+    return job
+
+
+def fields(video: Video) -> dict[str, object]:
+    skip = {"id", "container_kind", "resolution_class", "created_at", "updated_at"}
+    return {
+        f.attname: getattr(video, f.attname)
+        for f in Video._meta.concrete_fields
+        if f.attname not in skip and not getattr(f, "generated", False)
+    }
+
+
+def drop_triggers() -> None:
+    with connection.cursor() as cursor:
+        for statement in summary.DROP[connection.vendor]:
+            if "TRIGGER" in statement:
+                cursor.execute(statement)
