@@ -103,10 +103,12 @@ def measure(args: argparse.Namespace) -> Figures:
 
 # -- in the parent: one child per configuration ---------------------------------------------------
 class Postgres:
-    """A database of its own on the shared server, dropped afterwards."""
+    """A database of its own on the shared server, dropped afterwards unless it is to be kept
+    (then an existing one of that name is reused)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, keep: bool = False) -> None:
         self.name = name
+        self.keep = keep
 
     def execute(self, sql: str) -> None:
         import psycopg
@@ -117,12 +119,21 @@ class Postgres:
     def url(self) -> str:
         return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + self.name
 
+    def exists(self) -> bool:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as connection:
+            found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.name])
+            return found.fetchone() is not None
+
     def __enter__(self) -> Postgres:
-        self.execute(f'CREATE DATABASE "{self.name}"')
+        if not (self.keep and self.exists()):
+            self.execute(f'CREATE DATABASE "{self.name}"')
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        if not self.keep:
+            self.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
 def forget_queue(url: str, queue: str) -> None:

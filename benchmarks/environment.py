@@ -17,6 +17,16 @@ def prepare(keep: bool) -> Path:
     base = Path(tempfile.mkdtemp(prefix="stoat-bench-"))
     if keep:
         print(f"working folder (kept): {base}")
+    return setup(base)
+
+
+def prepare_kept(base: Path) -> Path:
+    """Like `prepare`, in a folder a later run reuses: its database keeps what it holds."""
+    base.mkdir(parents=True, exist_ok=True)
+    return setup(base)
+
+
+def setup(base: Path) -> Path:
     os.environ["STOAT_DATA_DIR"] = str(base / "data")
     # The libraries live under the working folder; a configured scan root would refuse them.
     os.environ["STOAT_SCAN_ROOTS"] = str(base)
