@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import threading
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing.context import BaseContext
 from typing import TYPE_CHECKING
+
+from django.db import connections
 
 from stoat.library.models import Video, display_path
 from stoat.scans.readers import read_one, ready, settings_for_readers, start_reader
@@ -26,6 +30,16 @@ MIN_FILES = 8
 WAKE_SECONDS = 0.05
 
 
+def start_method() -> str:
+    """Fork while this process has no other thread (`manage.py scan` as a person runs it): a
+    forked reader is ready in milliseconds, a spawned one imports Django and PyAV for ~0.5 s.
+    A fork copies only the thread that forks, so a lock another thread held (a test run, a
+    server) would stay held in the reader forever: such a process spawns its readers."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return "spawn"
+
+
 class ReaderPool:
     """`processes` reader processes, started at once so they get ready while the folder is walked.
 
@@ -34,10 +48,15 @@ class ReaderPool:
 
     def __init__(self, processes: int) -> None:
         self.processes = processes
-        # Spawned, not forked: a fork would copy this process's database connections and threads.
+        self.start_method = start_method()
+        context: BaseContext = multiprocessing.get_context(self.start_method)
+        if self.start_method == "fork":
+            # A reader never uses the database; closed here, no connection is shared with it
+            # (this process opens a fresh one at its next query).
+            connections.close_all()
         self.executor = ProcessPoolExecutor(
             processes,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=context,
             initializer=start_reader,
             initargs=(settings_for_readers(),),
         )
