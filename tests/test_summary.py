@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -16,7 +17,7 @@ from stoat.library.apps import restore_write_marks
 from stoat.library.facets import count_facets
 from stoat.library.filters import VideoFilters
 from stoat.library.models import Video
-from stoat.library.stats import LibraryStats, library_stats, video_stats
+from stoat.library.stats import STATS_SHAPE, LibraryStats, library_stats, video_stats
 from stoat.scans import lifecycle
 from stoat.scans.models import Job, Status
 from stoat.scans.runner import run_here
@@ -151,6 +152,26 @@ def test_without_the_triggers_nothing_is_kept_until_migrate_restores_them() -> N
     assert summary.library_version() is not None
     library_stats(UNFILTERED)
     assert video_queries(lambda: library_stats(UNFILTERED)) == 0
+
+
+class FromAnotherVersion:
+    """Unpickles as an entry written by a stoat whose classes are gone would."""
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        return (gone, ())
+
+
+def gone() -> None:
+    raise AttributeError("module 'stoat.library.stats' has no attribute 'OldStats'")
+
+
+def test_an_entry_that_cannot_be_read_back_is_computed_again() -> None:
+    make_library()
+    key = summary.cache_key(f"stats:{STATS_SHAPE}")
+    cache.set(key, FromAnotherVersion())
+
+    assert numbers(library_stats(UNFILTERED)) == as_read_now()
+    assert cache.get(key)[0] == summary.library_version()
 
 
 def scan(folder: Path) -> Job:

@@ -24,7 +24,7 @@ from django.db.models.functions import TruncMonth
 from stoat.library.filters import FACETS, NO_AUDIO, VideoFilters, apply_filters
 from stoat.library.models import Video, VideoQuerySet
 from stoat.library.names import RESOLUTION_NAMES, RESOLUTIONS, codec_name, container_name
-from stoat.library.summary import cached
+from stoat.library.summary import cached, shape
 from stoat.scans.models import Job, Status
 
 LARGEST_FOLDERS = 10
@@ -78,6 +78,9 @@ class LibraryStats:
     recent_scans: list[ScanSpeed] = field(default_factory=list)
 
 
+STATS_SHAPE = shape(LibraryStats, Group, FolderSize, Month, ScanSpeed)
+
+
 def groups(
     totals: dict[str, list[int]], label: Callable[[str], str], order: list[str] | None = None
 ) -> list[Group]:
@@ -121,7 +124,7 @@ def library_stats(filters: VideoFilters) -> LibraryStats:
         stats = video_stats(filters)
     else:
         # Three passes over every row; kept until a video changes (measured: docs/benchmarks.md).
-        stats = cached("stats", lambda: video_stats(filters))
+        stats = cached(f"stats:{STATS_SHAPE}", lambda: video_stats(filters))
     last = Job.objects.exclude(status__in=[Status.PENDING, Status.RUNNING]).first()
     stats.last_scan_errors = last.error_count if last is not None else None
     stats.recent_scans = [scan_speed(job) for job in Job.objects.all()[:RECENT_SCANS]]

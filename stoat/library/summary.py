@@ -14,7 +14,9 @@ newer than its data; while the triggers are missing (a table rebuilt by a later 
 from __future__ import annotations
 
 import hashlib
+import pickle
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any, TypeVar
 
 from django.core.cache import cache
@@ -116,13 +118,23 @@ def cache_key(name: str) -> str:
     return f"library-summary:{name}:{hashlib.sha256(database.encode()).hexdigest()[:16]}"
 
 
+def shape(*classes: type) -> str:
+    """A short tag of these dataclasses' fields: part of a key, so entries written by a stoat
+    whose classes had other fields are never read back."""
+    names = repr([(c.__qualname__, [f.name for f in fields(c)]) for c in classes])
+    return hashlib.sha256(names.encode()).hexdigest()[:8]
+
+
 def cached(name: str, compute: Callable[[], T]) -> T:
     """`compute()`, or what it gave while the videos were as they are now."""
     version = library_version()
     if version is None:
         return compute()
     key = cache_key(name)
-    entry: Any = cache.get(key)
+    try:
+        entry: Any = cache.get(key)
+    except (AttributeError, ImportError, TypeError, ValueError, EOFError, pickle.PickleError):
+        entry = None  # written by another version of stoat (a shared Redis outlives a deploy)
     if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version:
         value: T = entry[1]
         return value
