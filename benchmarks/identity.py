@@ -244,6 +244,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
     parser.add_argument("--moved", type=int, help="files in the moved folder")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
+    parser.add_argument(
+        "--only",
+        choices=["moves", "fingerprints"],
+        help="one section: 1 (the moved folder) or 2 (cold scans with and without fingerprints)",
+    )
     args = parser.parse_args(argv)
     preset = QUICK if args.quick else FULL
     sizes = replace(preset, moved=args.moved or preset.moved)
@@ -261,8 +266,11 @@ def main(argv: list[str]) -> int:
         thumbs = Path(settings.STOAT_THUMB_DIR)
         say(f"sources: {sizes.sources} distinct clips, {spec}")
         say()
-        summary = moved_folder(base, sizes, sources, thumbs)
-        summary += cold_scans(base, sizes, sources, thumbs)
+        summary: list[str] = []
+        if args.only in (None, "moves"):
+            summary += moved_folder(base, sizes, sources, thumbs)
+        if args.only in (None, "fingerprints"):
+            summary += cold_scans(base, sizes, sources, thumbs)
         say()
         say("summary                              measured   target     verdict")
         for line in summary:

@@ -479,3 +479,29 @@ def test_a_new_file_at_a_moved_videos_old_path_does_not_take_its_thumbnail(
     assert (job.new, newcomer.path) == (1, str(clip))
     assert newcomer.thumbnail != moved.thumbnail
     assert thumbnail_identity(moved) == thumb
+
+
+def test_a_renamed_files_video_that_another_copy_takes_over_is_marked_missing(
+    library_dir: Path,
+) -> None:
+    one = distinct_clip(library_dir / "x" / "one.mp4", 1)
+    two = library_dir / "y" / "two.mp4"
+    two.parent.mkdir()
+    shutil.copy2(one, two)  # the same content and date, another inode
+    scan(library_dir)
+    first = Video.objects.get(filename="one.mp4")
+    copy = Video.objects.get(filename="two.mp4")
+    assert first.fingerprint == copy.fingerprint
+
+    two.unlink()
+    target = library_dir / "z" / "two.mp4"
+    target.parent.mkdir()
+    one.rename(target)  # its inode says `first`, its name says `copy`: the name wins
+    job = scan(library_dir)
+
+    first.refresh_from_db()
+    copy.refresh_from_db()
+    assert (copy.path, copy.missing, copy.moved_from) == (str(target), False, str(two))
+    assert (first.path, first.missing, first.missing_job_id) == (str(one), True, job.pk)
+    assert (job.moved, job.missing, job.new) == (1, 1, 0)
+    assert Video.objects.count() == 2

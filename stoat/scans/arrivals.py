@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.conf import settings
 
@@ -120,15 +120,19 @@ def sort_out(
     return to_read
 
 
-def renamed(
-    items: Sequence[ReadItem], stop: Callable[[], bool] | None = None
-) -> tuple[list[ReadItem], list[Arrival]]:
+class Renamed(NamedTuple):
+    to_read: list[ReadItem]  # the files still to read
+    aside: list[Arrival]  # the files set aside
+    sources: set[str]  # the stored paths of the videos they match
+
+
+def renamed(items: Sequence[ReadItem], stop: Callable[[], bool] | None = None) -> Renamed:
     """Files a rename moved, set aside without reading a byte: the same inode, size and mtime
     as a fingerprinted video that left its path (a rename keeps all three), so that video's
-    fingerprint is theirs. Returns the files still to read, and those set aside; once `stop`
-    says stop, the files not yet looked at are all still to read (a stopped scan reads none)."""
+    fingerprint is theirs. Once `stop` says stop, the files not yet looked at are all still to
+    read (a stopped scan reads none)."""
     if not settings.STOAT_FINGERPRINTS or not items:
-        return list(items), []
+        return Renamed(list(items), [], set())
     stopped = stop if stop is not None else lambda: False
     stamps = {(item.size, item.mtime_ns) for item in items}
     sizes = sorted({size for size, _ in stamps})
@@ -141,13 +145,14 @@ def renamed(
         )
         for path, key, size, mtime_ns, stored_inode, fp in rows:
             if stopped():
-                return list(items), []
+                return Renamed(list(items), [], set())
             if (size, mtime_ns) in stamps and stored_inode is not None:
                 known[(size, mtime_ns, stored_inode)] = (path, key, fp)
     if not known:
-        return list(items), []
+        return Renamed(list(items), [], set())
     rest: list[ReadItem] = []
     aside: list[Arrival] = []
+    sources: set[str] = set()
     # Only a file whose size and mtime some such video has costs a stat.
     candidates = {(size, mtime_ns) for size, mtime_ns, _ in known}
     for index, item in enumerate(items):
@@ -155,7 +160,7 @@ def renamed(
         inode: int | None = None
         if (item.size, item.mtime_ns) in candidates:
             if stopped():
-                return rest + list(items[index:]), aside
+                return Renamed(rest + list(items[index:]), aside, sources)
             try:
                 inode = storable_inode(os.stat(item.path).st_ino)
             except OSError:
@@ -168,6 +173,7 @@ def renamed(
             aside.append(
                 Arrival(item.path, item.size, item.mtime_ns, inode, match[2], item.existing)
             )
+            sources.add(match[0])
         else:
             rest.append(item)
-    return rest, aside
+    return Renamed(rest, aside, sources)

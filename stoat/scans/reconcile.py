@@ -16,16 +16,13 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
 
-from django.conf import settings
-from django.db import connection, transaction
-from django.utils import timezone
+from django.db import transaction
 
-from stoat.library.models import Video, VideoMove, display_path, name_key, path_key
+from stoat.library.models import Video, display_path, path_key
 from stoat.library.services import FileNotDeletable, real_path
-from stoat.library.thumbnails import thumbnail_name
 from stoat.scans import lifecycle
+from stoat.scans import moves as moves_
 from stoat.scans.models import Job, ScanArrival
 
 
@@ -58,6 +55,8 @@ class Candidate:
     fingerprint: str
     # Its file is no longer at its path (gone, or other content there now).
     vacated: bool
+    # Nothing is at its path any more.
+    gone: bool = False
 
     @property
     def name(self) -> str:
@@ -116,13 +115,20 @@ def decide(
 # -- the I/O around the decision ------------------------------------------------------------------
 def has_left(path: str, key: str, size: int, mtime_ns: int) -> bool:
     """True when the file recorded at `path` is no longer there (gone, or other content now)."""
+    return look(path, key, size, mtime_ns)[0]
+
+
+def look(path: str, key: str, size: int, mtime_ns: int) -> tuple[bool, bool]:
+    """Whether the file recorded at `path` left it, and whether nothing is there any more."""
     try:
         st = os.stat(real_path(path, key))
     except FileNotDeletable:
-        return False  # stoat cannot tell which file it is: assume it is still there
+        return False, False  # stoat cannot tell which file it is: assume it is still there
+    except FileNotFoundError:
+        return True, True
     except OSError:
-        return True
-    return (st.st_size, st.st_mtime_ns) != (size, mtime_ns)
+        return True, False
+    return (st.st_size, st.st_mtime_ns) != (size, mtime_ns), False
 
 
 CANDIDATE_FIELDS = ("id", "path", "path_key", "size", "mtime_ns", "inode", "fingerprint")
@@ -161,8 +167,8 @@ def load_candidates(arrivals: Sequence[Arrival]) -> list[Candidate]:
         rows = Video.objects.filter(size__in=sizes[start : start + 500]).exclude(fingerprint="")
         for id_, path, key, size, mtime_ns, inode, fp in rows.values_list(*CANDIDATE_FIELDS):
             if (size, fp) in identities:
-                vacated = has_left(path, key, size, mtime_ns)
-                found.append(Candidate(id_, path, key, size, mtime_ns, inode, fp, vacated))
+                vacated, gone = look(path, key, size, mtime_ns)
+                found.append(Candidate(id_, path, key, size, mtime_ns, inode, fp, vacated, gone))
     return found
 
 
@@ -179,157 +185,43 @@ class Outcome:
     unmatched: list[Arrival]
 
 
-def unique_key(kind: str, video_id: int) -> str:
-    # A NUL can never be in a real path, so this key never meets one a walk finds.
-    return path_key(f"\0{kind}:{video_id}")
-
-
 def reconcile(job: Job) -> Outcome:
     """Decide the scan's set-aside files, move the videos they are, and say what is left to read."""
     arrivals = load_arrivals(job.pk)
     if not arrivals:
         return Outcome(0, [])
-    moves, unmatched = decide(arrivals, load_candidates(arrivals))
-    moved = apply_moves(job, moves)
+    candidates = load_candidates(arrivals)
+    moves, unmatched = decide(arrivals, candidates)
+    moved = moves_.apply_moves(job, moves)
+    left_behind(job, candidates, {candidate.id for _, candidate in moves})
     ScanArrival.objects.filter(job_id=job.pk).delete()
     return Outcome(moved, unmatched)
 
 
-class Row(NamedTuple):
-    """What a move needs of the video's row (plain values: a moved folder has thousands)."""
+def left_behind(job: Job, candidates: Iterable[Candidate], taken: Collection[int]) -> int:
+    """Mark missing the videos of the scan's folder whose file is gone and that no move took.
 
-    pk: int
-    path: str
-    path_key: str
-    thumbnail: str
-    missing: bool
-    missing_job_id: int | None
-    moved_from: str
-    moved_at: Any
-
-
-MOVE_COLUMNS = (
-    "path",
-    "path_key",
-    "folder",
-    "filename",
-    "name_order",
-    "mtime_ns",
-    "inode",
-    "missing",
-    "missing_job_id",
-    "moved_from",
-    "moved_at",
-    "thumbnail",
-    "updated_at",
-)
-
-
-def apply_moves(job: Job, moves: Sequence[tuple[Arrival, Candidate]]) -> int:
-    """Give each moved video its new path; a video whose path another one takes leaves it."""
-    now = timezone.now()
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    targets = {path_key(a.path): (a, c) for a, c in moves}
-    wanted = {c.id: c.key for _, c in moves}
-    moved = 0
-    back_from_missing = 0
-    renames: list[tuple[str, str]] = []
-    updates: list[tuple[Any, ...]] = []
-    history: list[tuple[Any, ...]] = []
-    table = connection.ops.quote_name(Video._meta.db_table)
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Rows on the arrivals' paths that do not move themselves: their content left for good.
-        keys = sorted(targets)
-        displaced_ids = [
-            pk
+    The plan leaves a video a renamed file matched for this decision instead of marking it
+    missing, as it is most likely moved. Returns how many were marked.
+    """
+    prefix = display_path(job.path).rstrip("/") + "/"
+    keys = sorted(
+        c.key
+        for c in candidates
+        if c.gone
+        and c.id not in taken
+        and c.path.startswith(prefix)
+        and (job.recursive or "/" not in c.path[len(prefix) :])
+    )
+    if not keys:
+        return 0
+    with transaction.atomic():
+        marked = sum(
+            # Only where the decision saw it: another scan may have moved it meanwhile.
+            Video.objects.filter(path_key__in=keys[start : start + 500], missing=False).update(
+                missing=True, missing_job=job.pk
+            )
             for start in range(0, len(keys), 500)
-            for pk in Video.objects.filter(path_key__in=keys[start : start + 500]).values_list(
-                "id", flat=True
-            )
-            if pk not in wanted
-        ]
-        for video_id in displaced_ids:
-            Video.objects.filter(pk=video_id).update(
-                path_key=unique_key("replaced", video_id), missing=True, missing_job=job.pk
-            )
-        # Locked, and only those still at the path the decision saw: another scan may have
-        # moved or removed one meanwhile.
-        rows: dict[int, Row] = {}
-        ids = sorted(wanted)
-        for start in range(0, len(ids), 500):
-            chunk = Video.objects.select_for_update().filter(pk__in=ids[start : start + 500])
-            for row in chunk.values_list(*Row._fields):
-                video = Row(*row)
-                if video.path_key == wanted[video.pk]:
-                    rows[video.pk] = video
-        # A row whose path another row takes first steps aside, so a swap never meets the
-        # unique key half done.
-        aside = [(unique_key("moving", v.pk), v.pk) for v in rows.values() if v.path_key in targets]
-        cursor.executemany(f"UPDATE {table} SET path_key = %s WHERE id = %s", aside)
-        for key, (arrival, candidate) in sorted(targets.items()):
-            if candidate.id not in rows:
-                continue
-            video = rows[candidate.id]
-            new_path = display_path(arrival.path)
-            name = display_path(arrival.name)
-            moved_from, thumbnail = video.moved_from, video.thumbnail
-            moved_at: object = connection.ops.adapt_datetimefield_value(video.moved_at)
-            if video.path != new_path:
-                moved_from, moved_at = video.path, stamp
-                history.append((video.pk, video.path, new_path, stamp, job.pk))
-                moved += 1
-            if video.thumbnail and video.thumbnail == thumbnail_name(video.path_key):
-                # A thumbnail named after the old path would be overwritten by a file arriving
-                # there later: it takes a name of its own (renamed, not made again).
-                thumbnail = thumbnail_name(unique_key("video", video.pk))
-                renames.append((video.thumbnail, thumbnail))
-            missing_job = video.missing_job_id
-            if video.missing and missing_job == job.pk:
-                # This scan counted it missing before it found where it went.
-                missing_job = None
-                back_from_missing += 1
-            updates.append(
-                (
-                    new_path,
-                    key,
-                    display_path(os.path.dirname(arrival.path)),
-                    name,
-                    name_key(name),
-                    arrival.mtime_ns,
-                    arrival.inode,
-                    False,
-                    missing_job,
-                    moved_from,
-                    moved_at,
-                    thumbnail,
-                    stamp,
-                    video.pk,
-                )
-            )
-        assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in MOVE_COLUMNS)
-        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", updates)
-        moves_table = connection.ops.quote_name(VideoMove._meta.db_table)
-        cursor.executemany(
-            f"INSERT INTO {moves_table} (video_id, from_path, to_path, moved_at, job_id)"
-            " VALUES (%s, %s, %s, %s, %s)",
-            history,
         )
-        lifecycle.progress(job.pk, moved=moved, missing=len(displaced_ids) - back_from_missing)
-    rename_thumbnails(renames)
-    return moved
-
-
-def rename_thumbnails(renames: Sequence[tuple[str, str]]) -> None:
-    """Give moved videos' thumbnails their own names (plain strings: thousands of them)."""
-    folder = str(settings.STOAT_THUMB_DIR)
-    made: set[str] = set()
-    for old, new in renames:
-        target = os.path.join(folder, new)
-        parent = os.path.dirname(target)
-        try:
-            if parent not in made:
-                os.makedirs(parent, exist_ok=True)
-                made.add(parent)
-            os.replace(os.path.join(folder, old), target)
-        except OSError:
-            pass  # no thumbnail to keep: the page shows the placeholder
+        lifecycle.progress(job.pk, missing=marked)
+    return marked

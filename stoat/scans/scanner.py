@@ -259,14 +259,17 @@ class Scanner:
         """Compare with what the library knows and mark vanished files missing."""
         job = self.job
         changes = compare.compare(entries, display_path(job.path), job.recursive, failed_folders)
-        compare.record(changes, job.pk)
         to_read = [
             ReadItem(path, size, mtime_ns, existing)
             for (path, size, mtime_ns), existing in changes.to_read
         ]
         # Renamed files are set aside without a byte read; the rest may still be moves.
-        to_read, renamed = arrivals.renamed(to_read, self.should_stop_soon)
+        to_read, renamed, sources = arrivals.renamed(to_read, self.should_stop_soon)
         self.buffer.arrivals.extend(renamed)
+        # The videos they match are left as they are: reconcile moves them, or marks them
+        # missing then (a row marked missing and back costs every present-only index twice).
+        changes.gone = [path for path in changes.gone if path not in sources]
+        compare.record(changes, job.pk)
         return Plan(
             to_read=mark_maybe_moved(to_read, self.should_stop_soon),
             unchanged=changes.unchanged,

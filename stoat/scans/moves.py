@@ -1,0 +1,163 @@
+"""Give moved videos their new paths: the rows reconcile paired with files at new paths.
+
+A moved folder moves thousands of rows at once, so this is set-based: one transaction, one
+statement per kind of change run over all its rows. Each statement sets only the columns that
+change for its rows: SQLite keeps up every index on a column named in SET (and every partial
+index whose condition names it, as the present-only indexes name `missing`), whatever the value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from stoat.library.models import Video, VideoMove, display_path, name_key, path_key
+from stoat.library.thumbnails import thumbnail_name
+from stoat.scans import lifecycle
+from stoat.scans.models import Job
+
+if TYPE_CHECKING:
+    from stoat.scans.reconcile import Arrival, Candidate
+
+CHUNK = 500
+
+
+class Row(NamedTuple):
+    """What a move needs of the video's row (plain values: a moved folder has thousands)."""
+
+    pk: int
+    path: str
+    path_key: str
+    thumbnail: str
+    missing: bool
+    missing_job_id: int | None
+
+
+def unique_key(kind: str, video_id: int) -> str:
+    # A NUL can never be in a real path, so this key never meets one a walk finds.
+    return path_key(f"\0{kind}:{video_id}")
+
+
+def quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def apply_moves(job: Job, moves: Sequence[tuple[Arrival, Candidate]]) -> int:
+    """Give each moved video its new path; a video whose path another one takes leaves it."""
+    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+    targets = {path_key(a.path): (a, c) for a, c in moves}
+    wanted = {c.id: c.key for _, c in moves}
+    moved = back_from_missing = 0
+    renames: list[tuple[str, str]] = []
+    history: list[tuple[Any, ...]] = []
+    # Rows by the columns their move changes: one statement for each such set.
+    changes: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
+    table = quote(Video._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        displaced = displace(cursor, job, sorted(targets), wanted)
+        rows = locked_rows(wanted)
+        # A row whose path another row takes first steps aside, so a swap never meets the
+        # unique key half done.
+        aside = [(unique_key("moving", v.pk), v.pk) for v in rows.values() if v.path_key in targets]
+        cursor.executemany(f"UPDATE {table} SET path_key = %s WHERE id = %s", aside)
+        for key, (arrival, candidate) in sorted(targets.items()):
+            video = rows.get(candidate.id)
+            if video is None:
+                continue
+            path = display_path(arrival.path)
+            name = display_path(arrival.name)
+            columns: dict[str, Any] = {
+                "path": path,
+                "path_key": key,
+                "folder": os.path.dirname(path),
+                "mtime_ns": arrival.mtime_ns,
+                "inode": arrival.inode,
+                "updated_at": stamp,
+            }
+            if video.path != path:
+                columns.update(moved_from=video.path, moved_at=stamp)
+                history.append((video.pk, video.path, path, stamp, job.pk))
+                moved += 1
+            if name != os.path.basename(video.path):
+                columns.update(filename=name, name_order=name_key(name))
+            if video.thumbnail and video.thumbnail == thumbnail_name(video.path_key):
+                # A thumbnail named after the old path would be overwritten by a file arriving
+                # there later: it takes a name of its own (renamed, not made again).
+                columns["thumbnail"] = thumbnail_name(unique_key("video", video.pk))
+                renames.append((video.thumbnail, columns["thumbnail"]))
+            if video.missing:
+                columns["missing"] = False
+                if video.missing_job_id == job.pk:
+                    # This scan counted it missing before it found where it went.
+                    columns["missing_job_id"] = None
+                    back_from_missing += 1
+            changes[tuple(columns)].append((*columns.values(), video.pk))
+        for names, params in changes.items():
+            # In the table's order (by id): neighbouring rows share pages.
+            params.sort(key=itemgetter(-1))
+            assignments = ", ".join(f"{quote(name)} = %s" for name in names)
+            cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", params)
+        cursor.executemany(
+            f"INSERT INTO {quote(VideoMove._meta.db_table)}"
+            " (video_id, from_path, to_path, moved_at, job_id) VALUES (%s, %s, %s, %s, %s)",
+            history,
+        )
+        lifecycle.progress(job.pk, moved=moved, missing=displaced - back_from_missing)
+    rename_thumbnails(renames)
+    return moved
+
+
+def displace(cursor: Any, job: Job, keys: Sequence[str], wanted: dict[int, str]) -> int:
+    """Rows on the arrivals' paths that do not move themselves: their content left for good,
+    so they step off the path and are missing. Returns how many."""
+    ids = [
+        pk
+        for chunk in range(0, len(keys), CHUNK)
+        for pk in Video.objects.filter(path_key__in=keys[chunk : chunk + CHUNK]).values_list(
+            "id", flat=True
+        )
+        if pk not in wanted
+    ]
+    cursor.executemany(
+        f"UPDATE {quote(Video._meta.db_table)} SET path_key = %s, missing = %s,"
+        " missing_job_id = %s WHERE id = %s",
+        [(unique_key("replaced", pk), True, job.pk, pk) for pk in ids],
+    )
+    return len(ids)
+
+
+def locked_rows(wanted: dict[int, str]) -> dict[int, Row]:
+    """The rows to move, locked, and only those still at the path the decision saw: another
+    scan may have moved or removed one meanwhile."""
+    rows: dict[int, Row] = {}
+    ids = sorted(wanted)
+    for start in range(0, len(ids), CHUNK):
+        chunk = Video.objects.select_for_update().filter(pk__in=ids[start : start + CHUNK])
+        for row in chunk.values_list(*Row._fields):
+            video = Row(*row)
+            if video.path_key == wanted[video.pk]:
+                rows[video.pk] = video
+    return rows
+
+
+def rename_thumbnails(renames: Sequence[tuple[str, str]]) -> None:
+    """Give moved videos' thumbnails their own names (plain strings: thousands of them)."""
+    folder = str(settings.STOAT_THUMB_DIR)
+    made: set[str] = set()
+    for old, new in renames:
+        target = os.path.join(folder, new)
+        parent = os.path.dirname(target)
+        try:
+            if parent not in made:
+                os.makedirs(parent, exist_ok=True)
+                made.add(parent)
+            os.replace(os.path.join(folder, old), target)
+        except OSError:
+            pass  # no thumbnail to keep: the page shows the placeholder
