@@ -7,9 +7,10 @@ For each web server (both by default, one after the other, each in a fresh folde
 2. Starts `manage.py serve --server NAME` (web server + qcluster, as `make run` does) on one
    SQLite file in the data folder, with serve's own defaults for processes and threads.
 3. Baseline: scans the first copy with no web load and measures its throughput for the window.
-4. Load: scans the second copy while `pollers` browsers poll the job's progress partial
-   (`GET /jobs/<id>/`, `HX-Request: true`) about once a second and `pagers` browsers page through
-   the library, for `seconds`.
+4. Load: scans the second copy while `pollers` browsers poll the job's progress partial as the
+   job page makes htmx do it (the address and interval each answer names, counted from the
+   answer) and `pagers` browsers page through the library about once a second, for `seconds`.
+   `--clocked`: the first version's browsers (a one-second clock, fewer headers), to compare.
 5. Baseline again: scans the third copy with no web load. Each scan adds rows, and a scan into a
    bigger table is slower, so the loaded scan is compared with the mean of the two around it.
 6. Prints requests, errors, latency percentiles, CPU use, throughput and the machine's load
@@ -35,7 +36,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,13 +95,18 @@ def make_sources(folder: Path) -> list[Path]:
 
 
 @contextmanager
-def serving(env: dict[str, str], log: Path, server: str, port: int) -> Iterator[int]:
+def serving(
+    env: dict[str, str], log: Path, server: str, port: int, extra: Sequence[str] = ()
+) -> Iterator[int]:
     """`manage.py serve` answering on `port`; stopped with SIGTERM (killed if it will not) after.
 
     In this process's session: Linux gives each session an equal share of the CPU (autogroup)
     whatever the niceness inside, and serve keeps its children in its own, as in a terminal.
     """
-    command = [sys.executable, "manage.py", "serve", "--addr", f"{HOST}:{port}", "--server", server]
+    command = [
+        *(sys.executable, "manage.py", "serve", "--addr", f"{HOST}:{port}", "--server", server),
+        *extra,
+    ]
     with log.open("ab") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -237,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="STOAT_WORKER_NICE for the scan workers (default: the setting's, 10)",
     )
+    parser.add_argument(
+        "--clocked",
+        action="store_true",
+        help="the first version's browsers: polls on a 1 s clock, no said, few headers",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--summary-file", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
@@ -339,6 +350,7 @@ def run(options: argparse.Namespace, folder: Path) -> int:
             options.seconds,
             pages,
             signed_in_cookie(),
+            options.clocked,
         )
         window = time.monotonic() - started
         cpu_after = {name: tree_cpu_seconds(pid) for name, pid in roots.items()}

@@ -13,7 +13,11 @@ that millisecond in one process, through Django's WSGI handler with the whole mi
 3. `--pages` library pages (`GET /?page=N`, HX-Request), pages cycling through the library.
 
 Prints CPU milliseconds per request (process time, which other work on the machine moves
-little) and, with `--profile`, where it goes.
+little) and, with `--profile`, where it goes. With `--server NAME` (repeatable), it then starts
+`manage.py serve --web-only --server NAME` on the same database, lets the load test's browsers
+(100 pollers, 10 pagers) use it for `--seconds` with no scan running (the job's counters move
+twice a second, as a scan's do), and prints the web server's CPU per answered request: the
+difference from the figures above is what the HTTP server and its threads add.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import pstats
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -119,6 +125,38 @@ def measure(
         stats.sort_stats("tottime").print_stats(25)
 
 
+def served(server: str, job_id: int, cookie: str, pages: int, seconds: float) -> None:
+    """Web CPU per answered request of `serve --web-only` under the load test's browsers."""
+    from benchmarks.browsers import report, run_load
+    from benchmarks.load import free_port, serving, tree_cpu_seconds
+    from stoat.scans import lifecycle
+
+    base = Path(os.environ["STOAT_DATA_DIR"]).parent
+    env = {**os.environ, "STOAT_BROKER_URL": ""}
+    done = threading.Event()
+
+    def scan_moves() -> None:
+        while not done.wait(0.5):
+            lifecycle.progress(job_id, processed=3, new=3)
+
+    port = free_port()
+    with serving(env, base / f"serve-{server}.log", server, port, ["--web-only"]) as serve:
+        mover = threading.Thread(target=scan_moves)
+        mover.start()
+        try:
+            before, started = tree_cpu_seconds(serve), time.monotonic()
+            progress, library = run_load(port, job_id, 100, 10, seconds, pages, cookie)
+            used, window = tree_cpu_seconds(serve) - before, time.monotonic() - started
+        finally:
+            done.set()
+            mover.join()
+    answered = len(progress.latencies) + len(library.latencies)
+    print(f"served by {server}, no scan: web CPU {used / window:.2f} cores", end="")
+    print(f", {used / max(1, answered) * 1000:.2f} ms per answered request")
+    report("progress partial", progress)
+    report("library pages", library)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.webcost", description=__doc__)
     parser.add_argument("--files", type=int, default=40_000, help="videos in the library")
@@ -126,6 +164,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--change", type=int, default=25, help="polls between progress writes")
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--profile", action="store_true", help="print cProfile's view as well")
+    parser.add_argument("--server", action="append", default=[], choices=["granian", "gunicorn"])
+    parser.add_argument("--seconds", type=float, default=30, help="window of each --server run")
     args = parser.parse_args(argv)
     base = environment.prepare(keep=False)
     try:
@@ -155,6 +195,8 @@ def main(argv: list[str]) -> int:
         print(environment.describe())
         measure("progress partial", polls, args.profile)
         measure("library pages", library, args.profile)
+        for server in args.server:
+            served(server, job_id, cookie, pages, args.seconds)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return 0
