@@ -15,6 +15,7 @@ from django_q.conf import Conf
 from stoat.library.models import Video
 from stoat.scans.models import Job
 from stoat.scans.panels import forget_panels
+from stoat.scans.polling import forget_polls
 from tests.media import make_clip
 
 
@@ -47,8 +48,10 @@ def fresh_cache(settings: LazySettings) -> Iterator[None]:
 def fresh_panels() -> Iterator[None]:
     """Job ids repeat between tests (each rolls back), and some tests freeze the clock."""
     forget_panels()
+    forget_polls()
     yield
     forget_panels()
+    forget_polls()
 
 
 def make_user(username: str, **fields: Any) -> User:

@@ -18,6 +18,7 @@ from stoat.scans.lifecycle import CancelOutcome
 from stoat.scans.models import Job, Status
 from stoat.scans.panels import announcement, job_panel, said_key
 from stoat.scans.paths import InvalidPath, PathNotAllowed
+from stoat.scans.polling import poll_every
 
 JOBS_PER_PAGE = 25
 # A hundred open pages of a scan each load it every second.
@@ -94,6 +95,7 @@ def render_job(
         "said": said_key(job),
         "words": words,
         "announce": words if request.htmx and changed else "",
+        "poll_every": poll_every(job.pk) if job.is_active else 0,
     }
     if not request.htmx:
         return render(request, "scans/job.html", context, status=status)
