@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from django.core.cache import cache
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 T = TypeVar("T")
 TABLE = "library_video_writes"
@@ -88,6 +89,17 @@ VERSION = {
         FROM {TABLE}""",
 }
 EXPECTED_TRIGGERS = {"sqlite": 3, "postgresql": 1}
+
+
+def create_marks(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    """Migration 0013 forwards: the table of marks and the triggers that write it."""
+    for statement in CREATE.get(schema_editor.connection.vendor, []):
+        schema_editor.execute(statement)
+
+
+def drop_marks(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    for statement in DROP.get(schema_editor.connection.vendor, []):
+        schema_editor.execute(statement)
 
 
 def ensure_triggers(database: BaseDatabaseWrapper) -> None:
