@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection, transaction
+from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -194,3 +196,40 @@ def drop_triggers() -> None:
         for statement in summary.DROP[connection.vendor]:
             if "TRIGGER" in statement:
                 cursor.execute(statement)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_writers_never_wait_for_one_another_on_the_marks() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer at a time anyway")
+    rows = make_library()
+    library_stats(UNFILTERED)
+    holding, done = threading.Event(), threading.Event()
+
+    def hold_a_transaction_open() -> None:
+        try:
+            with transaction.atomic():
+                # Enough statements that this one removes older marks too (1 in 50 does).
+                for _ in range(300):
+                    Video.objects.filter(pk=rows[1].pk).update(size=F("size") + 1)
+                holding.set()
+                assert done.wait(timeout=60)
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=hold_a_transaction_open)
+    other.start()
+    try:
+        assert holding.wait(timeout=60)
+        with connection.cursor() as cursor:
+            # Any wait for a lock the open transaction holds fails this writer.
+            cursor.execute("SET lock_timeout = '1s'")
+            for _ in range(300):
+                Video.objects.filter(pk=rows[2].pk).update(size=F("size") + 1)
+            cursor.execute("RESET lock_timeout")
+        assert numbers(library_stats(UNFILTERED)) == as_read_now()
+    finally:
+        done.set()
+        other.join()
+    assert numbers(library_stats(UNFILTERED)) == as_read_now()
+    assert Video.objects.get(pk=rows[1].pk).size == rows[1].size + 300
