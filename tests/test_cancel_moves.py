@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from stoat.library.backfill import Backfill, fingerprint_one
-from stoat.library.models import Video
-from stoat.scans import batches, lifecycle, reconcile, scanner, services, tasks
+from stoat.library.models import Video, storable_inode
+from stoat.scans import arrivals, batches, lifecycle, reconcile, scanner, services, tasks
 from stoat.scans.models import Job, Status
 from stoat.scans.runner import run_here
 from tests.media import make_clip
@@ -110,13 +110,14 @@ def test_a_cancel_while_renamed_files_are_matched_stops_at_the_next_file(
     for n in range(2):
         (library_dir / f"v{n}.mp4").rename(library_dir / f"renamed{n}.mp4")
     job = lifecycle.create_scan(str(library_dir)).job
-    real = reconcile.has_left
+    real = storable_inode
 
-    def cancel_on_first(path: str, key: str, size: int, mtime_ns: int) -> bool:
+    def cancel_on_first(inode: int) -> int | None:
+        # Asked once a renamed file's size and date matched, before its inode is compared.
         services.cancel_job(job.pk)
-        return real(path, key, size, mtime_ns)
+        return real(inode)
 
-    monkeypatch.setattr(reconcile, "has_left", cancel_on_first)
+    monkeypatch.setattr(arrivals, "storable_inode", cancel_on_first)
 
     tasks.run_scan(job.pk)
 

@@ -15,7 +15,7 @@ from django.test import Client
 from stoat.library.fingerprint import WHOLE_UP_TO
 from stoat.library.models import Video, VideoMove, name_key
 from stoat.library.probe import VideoFile, open_video
-from stoat.scans import lifecycle, scanner, services
+from stoat.scans import lifecycle, moves, scanner, services
 from stoat.scans.models import Job, ScanArrival, Status
 from stoat.scans.runner import run_here
 from stoat.scans.walker import walk_chunks
@@ -505,3 +505,27 @@ def test_a_renamed_files_video_that_another_copy_takes_over_is_marked_missing(
     assert (first.path, first.missing, first.missing_job_id) == (str(one), True, job.pk)
     assert (job.moved, job.missing, job.new) == (1, 1, 0)
     assert Video.objects.count() == 2
+
+
+def test_a_move_whose_writes_fail_keeps_its_thumbnail_under_the_stored_name(
+    library_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clip = distinct_clip(library_dir / "x.mp4", 1)
+    scan(library_dir)
+    video = Video.objects.get()
+    thumb = thumbnail_identity(video)
+    clip.rename(library_dir / "y.mp4")
+
+    class Broken:
+        @staticmethod
+        def progress(job_id: int, **changes: object) -> bool:
+            raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(moves, "lifecycle", Broken)
+    job = lifecycle.create_scan(str(library_dir)).job
+    assert run_here(job) == Status.FAILED
+
+    after = Video.objects.get()
+    assert (after.path, after.thumbnail) == (video.path, video.thumbnail)
+    assert thumbnail_identity(after) == thumb
+    assert not VideoMove.objects.exists()

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
+import sys
 from fractions import Fraction
 from typing import Any
 
@@ -10,10 +10,13 @@ from django.db import models
 
 from stoat.library.names import container_kind_expression, resolution_class_expression
 
+# os.fsencode's codec, called directly: moves and rescans key tens of thousands of paths.
+FS_CODEC = (sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())
+
 
 def path_key(path: str) -> str:
     """A fixed-length key for a path: the unique index stays small however long the path is."""
-    return hashlib.sha256(os.fsencode(path)).hexdigest()
+    return hashlib.sha256(path.encode(*FS_CODEC)).hexdigest()
 
 
 NAME_KEY_LENGTH = 255
@@ -43,7 +46,7 @@ def storable_inode(inode: int) -> int | None:
 
 def display_path(path: str) -> str:
     """The path as text that any database stores: bytes that are not UTF-8 are shown escaped."""
-    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
+    return path.encode(*FS_CODEC).decode("utf-8", errors="backslashreplace")
 
 
 class VideoQuerySet(models.QuerySet["Video"]):

@@ -12,7 +12,7 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from django.conf import settings
@@ -126,11 +126,15 @@ class Renamed(NamedTuple):
     sources: set[str]  # the stored paths of the videos they match
 
 
-def renamed(items: Sequence[ReadItem], stop: Callable[[], bool] | None = None) -> Renamed:
+def renamed(
+    items: Sequence[ReadItem],
+    stop: Callable[[], bool] | None = None,
+    gone: Collection[str] = frozenset(),
+) -> Renamed:
     """Files a rename moved, set aside without reading a byte: the same inode, size and mtime
     as a fingerprinted video that left its path (a rename keeps all three), so that video's
     fingerprint is theirs. Once `stop` says stop, the files not yet looked at are all still to
-    read (a stopped scan reads none)."""
+    read (a stopped scan reads none). `gone`: stored paths the walk did not find (no stat)."""
     if not settings.STOAT_FINGERPRINTS or not items:
         return Renamed(list(items), [], set())
     stopped = stop if stop is not None else lambda: False
@@ -169,7 +173,7 @@ def renamed(items: Sequence[ReadItem], stop: Callable[[], bool] | None = None) -
                 match = known.get((item.size, item.mtime_ns, inode))
         if match is None or match[1] == path_key(item.path):
             rest.append(item)
-        elif reconcile.has_left(match[0], match[1], item.size, item.mtime_ns):
+        elif match[0] in gone or reconcile.has_left(match[0], match[1], item.size, item.mtime_ns):
             aside.append(
                 Arrival(item.path, item.size, item.mtime_ns, inode, match[2], item.existing)
             )

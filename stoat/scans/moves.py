@@ -9,6 +9,7 @@ index whose condition names it, as the present-only indexes name `missing`), wha
 from __future__ import annotations
 
 import os
+import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from operator import itemgetter
@@ -60,57 +61,71 @@ def apply_moves(job: Job, moves: Sequence[tuple[Arrival, Candidate]]) -> int:
     # Rows by the columns their move changes: one statement for each such set.
     changes: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
     table = quote(Video._meta.db_table)
-    with transaction.atomic(), connection.cursor() as cursor:
-        displaced = displace(cursor, job, sorted(targets), wanted)
-        rows = locked_rows(wanted)
-        # A row whose path another row takes first steps aside, so a swap never meets the
-        # unique key half done.
-        aside = [(unique_key("moving", v.pk), v.pk) for v in rows.values() if v.path_key in targets]
-        cursor.executemany(f"UPDATE {table} SET path_key = %s WHERE id = %s", aside)
-        for key, (arrival, candidate) in sorted(targets.items()):
-            video = rows.get(candidate.id)
-            if video is None:
-                continue
-            path = display_path(arrival.path)
-            name = display_path(arrival.name)
-            columns: dict[str, Any] = {
-                "path": path,
-                "path_key": key,
-                "folder": os.path.dirname(path),
-                "mtime_ns": arrival.mtime_ns,
-                "inode": arrival.inode,
-                "updated_at": stamp,
-            }
-            if video.path != path:
-                columns.update(moved_from=video.path, moved_at=stamp)
-                history.append((video.pk, video.path, path, stamp, job.pk))
-                moved += 1
-            if name != os.path.basename(video.path):
-                columns.update(filename=name, name_order=name_key(name))
-            if video.thumbnail and video.thumbnail == thumbnail_name(video.path_key):
-                # A thumbnail named after the old path would be overwritten by a file arriving
-                # there later: it takes a name of its own (renamed, not made again).
-                columns["thumbnail"] = thumbnail_name(unique_key("video", video.pk))
-                renames.append((video.thumbnail, columns["thumbnail"]))
-            if video.missing:
-                columns["missing"] = False
-                if video.missing_job_id == job.pk:
-                    # This scan counted it missing before it found where it went.
-                    columns["missing_job_id"] = None
-                    back_from_missing += 1
-            changes[tuple(columns)].append((*columns.values(), video.pk))
-        for names, params in changes.items():
-            # In the table's order (by id): neighbouring rows share pages.
-            params.sort(key=itemgetter(-1))
-            assignments = ", ".join(f"{quote(name)} = %s" for name in names)
-            cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", params)
-        cursor.executemany(
-            f"INSERT INTO {quote(VideoMove._meta.db_table)}"
-            " (video_id, from_path, to_path, moved_at, job_id) VALUES (%s, %s, %s, %s, %s)",
-            history,
-        )
-        lifecycle.progress(job.pk, moved=moved, missing=displaced - back_from_missing)
-    rename_thumbnails(renames)
+    renaming: Renaming | None = None
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            displaced = displace(cursor, job, sorted(targets), wanted)
+            rows = locked_rows(wanted)
+            # A row whose path another row takes first steps aside, so a swap never meets the
+            # unique key half done.
+            aside = [
+                (unique_key("moving", v.pk), v.pk) for v in rows.values() if v.path_key in targets
+            ]
+            cursor.executemany(f"UPDATE {table} SET path_key = %s WHERE id = %s", aside)
+            for key, (arrival, candidate) in sorted(targets.items()):
+                video = rows.get(candidate.id)
+                if video is None:
+                    continue
+                path = display_path(arrival.path)
+                folder, _, name = path.rpartition("/")
+                columns: dict[str, Any] = {
+                    "path": path,
+                    "path_key": key,
+                    "folder": folder,
+                    "mtime_ns": arrival.mtime_ns,
+                    "inode": arrival.inode,
+                    "updated_at": stamp,
+                }
+                if video.path != path:
+                    columns.update(moved_from=video.path, moved_at=stamp)
+                    history.append((video.pk, video.path, path, stamp, job.pk))
+                    moved += 1
+                if name != video.path.rpartition("/")[2]:
+                    columns.update(filename=name, name_order=name_key(name))
+                if video.thumbnail and video.thumbnail == thumbnail_name(video.path_key):
+                    # A thumbnail named after the old path would be overwritten by a file arriving
+                    # there later: it takes a name of its own (renamed, not made again).
+                    columns["thumbnail"] = thumbnail_name(unique_key("video", video.pk))
+                    renames.append((video.thumbnail, columns["thumbnail"]))
+                if video.missing:
+                    columns["missing"] = False
+                    if video.missing_job_id == job.pk:
+                        # This scan counted it missing before it found where it went.
+                        columns["missing_job_id"] = None
+                        back_from_missing += 1
+                changes[tuple(columns)].append((*columns.values(), video.pk))
+            if renames:
+                # Renamed beside the writes (a rename waits on the kernel, not on Python), and
+                # named back if the writes fail.
+                renaming = Renaming(renames)
+                renaming.start()
+            for names, params in changes.items():
+                # In the table's order (by id): neighbouring rows share pages.
+                params.sort(key=itemgetter(-1))
+                assignments = ", ".join(f"{quote(name)} = %s" for name in names)
+                cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", params)
+            cursor.executemany(
+                f"INSERT INTO {quote(VideoMove._meta.db_table)}"
+                " (video_id, from_path, to_path, moved_at, job_id) VALUES (%s, %s, %s, %s, %s)",
+                history,
+            )
+            lifecycle.progress(job.pk, moved=moved, missing=displaced - back_from_missing)
+    except BaseException:
+        if renaming is not None:
+            renaming.undo()
+        raise
+    if renaming is not None:
+        renaming.join()
     return moved
 
 
@@ -147,8 +162,27 @@ def locked_rows(wanted: dict[int, str]) -> dict[int, Row]:
     return rows
 
 
-def rename_thumbnails(renames: Sequence[tuple[str, str]]) -> None:
-    """Give moved videos' thumbnails their own names (plain strings: thousands of them)."""
+class Renaming(threading.Thread):
+    """Thumbnails being renamed, and those already renamed (to name them back)."""
+
+    def __init__(self, renames: Sequence[tuple[str, str]]) -> None:
+        super().__init__(name="thumbnail renames", daemon=True)
+        self.renames = renames
+        self.done: list[tuple[str, str]] = []
+
+    def run(self) -> None:
+        rename_thumbnails(self.renames, self.done)
+
+    def undo(self) -> None:
+        self.join()
+        rename_thumbnails([(new, old) for old, new in self.done])
+
+
+def rename_thumbnails(
+    renames: Sequence[tuple[str, str]], done: list[tuple[str, str]] | None = None
+) -> None:
+    """Give moved videos' thumbnails their own names (plain strings: thousands of them); `done`
+    gets each one renamed."""
     folder = str(settings.STOAT_THUMB_DIR)
     made: set[str] = set()
     for old, new in renames:
@@ -159,5 +193,7 @@ def rename_thumbnails(renames: Sequence[tuple[str, str]]) -> None:
                 os.makedirs(parent, exist_ok=True)
                 made.add(parent)
             os.replace(os.path.join(folder, old), target)
+            if done is not None:
+                done.append((old, new))
         except OSError:
             pass  # no thumbnail to keep: the page shows the placeholder

@@ -16,6 +16,7 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db import transaction
 
@@ -35,11 +36,12 @@ class Arrival:
     fingerprint: str
     existing: bool = False
 
-    @property
+    # Cached: a moved folder's decision asks each of them for every candidate pair.
+    @cached_property
     def name(self) -> str:
         return os.path.basename(self.path)
 
-    @property
+    @cached_property
     def key(self) -> str:
         return path_key(self.path)
 
@@ -58,7 +60,7 @@ class Candidate:
     # Nothing is at its path any more.
     gone: bool = False
 
-    @property
+    @cached_property
     def name(self) -> str:
         return os.path.basename(self.path)
 

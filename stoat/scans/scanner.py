@@ -264,7 +264,9 @@ class Scanner:
             for (path, size, mtime_ns), existing in changes.to_read
         ]
         # Renamed files are set aside without a byte read; the rest may still be moves.
-        to_read, renamed, sources = arrivals.renamed(to_read, self.should_stop_soon)
+        to_read, renamed, sources = arrivals.renamed(
+            to_read, self.should_stop_soon, set(changes.gone)
+        )
         self.buffer.arrivals.extend(renamed)
         # The videos they match are left as they are: reconcile moves them, or marks them
         # missing then (a row marked missing and back costs every present-only index twice).
