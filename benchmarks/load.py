@@ -3,7 +3,8 @@
     python -m benchmarks.load [--server both|gunicorn|granian] [--files 40000] [--seconds 60]
 
 For each web server (both by default, one after the other, each in a fresh folder):
-1. Generates a library of hard links to a few real clips (three copies: one per scan below).
+1. Generates a library of hard links to a few real clips (three copies: one per scan below,
+   each linking clips of its own, so no copy holds links to or copies of another's videos).
 2. Starts `manage.py serve --server NAME` (web server + qcluster, as `make run` does) on one
    SQLite file in the data folder, with serve's own defaults for processes and threads.
 3. Baseline: scans the first copy with no web load and measures its throughput for the window.
@@ -78,7 +79,9 @@ def make_library(folder: Path, sources: list[Path], count: int) -> None:
         os.link(source, path)
 
 
-def make_sources(folder: Path) -> list[Path]:
+def make_sources(folder: Path, variant: int = 0) -> list[Path]:
+    """The clips a library copy links to; each `variant` has its own bytes (one frame longer),
+    so one copy's files are neither hard links nor copies of another's videos."""
     from tests.media import make_clip
 
     folder.mkdir(parents=True)
@@ -87,7 +90,7 @@ def make_sources(folder: Path) -> list[Path]:
             folder / f"source{index:02d}.{'mkv' if index % 4 == 0 else 'mp4'}",
             width=320,
             height=240,
-            seconds=2 + index % 3,
+            seconds=2 + index % 3 + variant * 0.04,
             audio=index % 2 == 0,
         )
         for index in range(SOURCES)
@@ -248,6 +251,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the first version's browsers: polls on a 1 s clock, no said, few headers",
     )
+    parser.add_argument(
+        "--one-source-set",
+        action="store_true",
+        help="the first version's library: all three copies hard links to the same 12 clips",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--summary-file", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
@@ -317,8 +325,9 @@ def run(options: argparse.Namespace, folder: Path) -> int:
     logging.getLogger("django-q").setLevel(logging.WARNING)
 
     print(f"making {options.files:,} files three times under {folder} …", flush=True)
-    sources = make_sources(folder / "sources")
-    for copy in ("before", "loaded", "after"):
+    shared = make_sources(folder / "sources") if options.one_source_set else None
+    for variant, copy in enumerate(("before", "loaded", "after")):
+        sources = shared or make_sources(folder / f"sources-{copy}", variant)
         make_library(folder / copy, sources, options.files)
     call_command("migrate", verbosity=0)
     port = free_port()
