@@ -10,7 +10,8 @@ that millisecond in one process, through Django's WSGI handler with the whole mi
    with HX-Request and the `said` parameter), the job's counters changing every `--change`
    polls, as 100 pages polling once a second see a job that writes its progress twice a second
    across two web processes.
-3. `--pages` library pages (`GET /?page=N`, HX-Request), pages cycling through the library.
+3. `--pages` library pages (`GET /?page=N`, HX-Request), pages cycling through the library;
+   then as many again with a video row written before each, as while a scan runs.
 
 Prints CPU milliseconds per request (process time, which other work on the machine moves
 little) and, with `--profile`, where it goes. With `--server NAME` (repeatable), it then starts
@@ -170,7 +171,10 @@ def main(argv: list[str]) -> int:
     base = environment.prepare(keep=False)
     try:
         job_id = seed(base, args.files)
+        from django.db.models import F
+
         from benchmarks.load import signed_in_cookie
+        from stoat.library.models import Video
         from stoat.scans import lifecycle
         from stoat.scans.models import Job
 
@@ -192,9 +196,18 @@ def main(argv: list[str]) -> int:
             (environ_for("/", f"page={1 + index * 37 % pages}", cookie), None)
             for index in range(args.pages)
         ]
+
+        def scan_writes() -> None:
+            # As during a scan: a video row written since the last page.
+            Video.objects.filter(pk=Video.objects.order_by("pk").values("pk")[:1]).update(
+                size=F("size")
+            )
+
+        during_scan = [(environ, scan_writes) for environ, _ in library]
         print(environment.describe())
         measure("progress partial", polls, args.profile)
         measure("library pages", library, args.profile)
+        measure("library, scan", during_scan, args.profile)
         for server in args.server:
             served(server, job_id, cookie, pages, args.seconds)
     finally:
