@@ -138,9 +138,11 @@ def run(
     runs = steps.thumbnail_ms(reference, work, size, repeats)
     median = statistics.median(runs)
     ok = median <= 15
-    say(f"6b. thumbnail step on {camera.REFERENCE}: median {median:.1f} ms of {repeats}"
+    say(f"6b. thumbnail step on {camera.REFERENCE}, one core: median {median:.1f} ms of {repeats}"
         f" (min {min(runs):.1f}, max {max(runs):.1f}; target <= 15 ms: {verdict(ok)})")  # fmt: skip
     summary.append(f"HD thumbnail step       {median:8.1f} ms     <= 15 ms   {verdict(ok)}")
+    every = statistics.median(steps.thumbnail_ms(reference, work, size, repeats, cores="all"))
+    say(f"    the same on every core (a worker's slice threads, other cores idle): {every:.1f} ms")
     say("    decoder settings for that keyframe (median ms wall / CPU; RMS change of thumbnail):")
     for path, label in ((reference, "1080p H.264"), (sources[5], "2160p HEVC")):
         for name, wall, cpu, diff in steps.decoder_variants(path, size, repeats):

@@ -78,12 +78,14 @@ def test_a_file_that_hangs_while_decoding_is_a_timed_out_error_too(
     real_write = thumbnails.write_thumbnail
     leases = ExitStack()
 
-    def decode_then_stall(video: VideoFile, dest: Path, max_size: int) -> Pick:
+    def decode_then_stall(
+        video: VideoFile, dest: Path, max_size: int, threads: int | None = None
+    ) -> Pick:
         if video.container.name == str(stalled):
             leases.enter_context(hanging_file(blocker))
             with open(blocker, "rb"):  # blocks in the kernel until the lease ends
                 pass
-        return real_write(video, dest, max_size)
+        return real_write(video, dest, max_size, threads)
 
     monkeypatch.setattr(scanner, "write_thumbnail", decode_then_stall)
     job = lifecycle.create_scan(str(library_dir)).job

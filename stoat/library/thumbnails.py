@@ -36,8 +36,13 @@ MAX_KEY_PACKETS = 600
 # Packets decoded by the fallback before settling for the last frame decoded (or none).
 MAX_PACKETS = 300
 # Skipping the loop filter saves part of a keyframe's decode and changes a 480-pixel thumbnail by
-# under one level (docs/benchmarks.md); one thread, as every core already reads a file of its own.
+# under one level (docs/benchmarks.md).
 DECODER_OPTIONS = {"skip_loop_filter": "all"}
+# From this size up a keyframe is decoded by slice threads: its slices (x264, hardware encoders)
+# or rows (HEVC wavefronts) on several cores at once, in the same CPU time, so a core that no
+# other file keeps busy helps. Below it, starting the threads costs more than they save.
+THREADED_PIXELS = 1280 * 720
+MAX_DECODER_THREADS = 4
 JPEG_QUALITY = 82
 # Luma samples per row and rows looked at when judging a picture dark or flat.
 SAMPLE_GRID = 48
@@ -101,9 +106,21 @@ def luma_stats(frame: VideoFrame) -> tuple[float, float]:
     return mean, math.sqrt(max(0.0, variance))
 
 
-def prepare_decoder(stream: VideoStream) -> CodecContext:
+def decoder_threads(width: int, height: int, limit: int | None = None) -> int:
+    """Slice threads for a picture of this size: one per core this process may use, up to 4
+    (or `limit`)."""
+    if width * height < THREADED_PIXELS:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, MAX_DECODER_THREADS, limit or MAX_DECODER_THREADS))
+
+
+def prepare_decoder(stream: VideoStream, threads: int | None = None) -> CodecContext:
+    """Decode keyframes only, cheaply; on up to `threads` threads (None: as many as help)."""
     ctx = stream.codec_context
-    ctx.thread_type = "NONE"
+    threads = decoder_threads(ctx.width, ctx.height, threads)
+    ctx.thread_type = "SLICE" if threads > 1 else "NONE"
+    ctx.thread_count = threads
     ctx.skip_frame = "NONKEY"
     ctx.options = dict(DECODER_OPTIONS)
     return ctx
@@ -165,11 +182,11 @@ def decode_from_start(container: InputContainer, stream: VideoStream, target: fl
     raise ProbeError("no picture could be decoded from the video stream")
 
 
-def pick_frame(video: VideoFile) -> Pick:
+def pick_frame(video: VideoFile, threads: int | None = None) -> Pick:
     """A keyframe near a tenth of the way in; a dark or flat one is replaced by one further in."""
     container, stream = video.container, video.stream
     duration = video.info.duration
-    prepare_decoder(stream)
+    prepare_decoder(stream, threads)
     target = seek_target(duration)
     # Each replacement is the first keyframe a tenth of the video further on: the next keyframe
     # itself is often seconds away, still inside the same fade or black opening.
@@ -227,9 +244,12 @@ def save_jpeg(image: Image.Image, dest: Path) -> None:
         raise
 
 
-def write_thumbnail(video: VideoFile, dest: Path, max_size: int) -> Pick:
-    """Write a JPEG of one representative frame of the opened video to `dest`."""
-    pick = pick_frame(video)
+def write_thumbnail(
+    video: VideoFile, dest: Path, max_size: int, threads: int | None = None
+) -> Pick:
+    """Write a JPEG of one representative frame of the opened video to `dest` (decoding on up to
+    `threads` threads; None: as many as help)."""
+    pick = pick_frame(video, threads)
     save_jpeg(scale(pick.frame, max_size), dest)
     return pick
 

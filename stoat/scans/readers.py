@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from stoat.library.probe import NotAVideo, ProbeError
-from stoat.scans.steps import OutOfTime, ReadersStalled, reader_steps, run_within_limits
+from stoat.scans.steps import (
+    OutOfTime,
+    ReadersStalled,
+    decoder_threads,
+    reader_steps,
+    run_within_limits,
+)
 
 if TYPE_CHECKING:
     from stoat.library.models import Video
@@ -48,6 +54,8 @@ def start_reader(overrides: dict[str, Any]) -> None:
     import django
 
     django.setup()
+    # A reader is one of the processes the person asked for: it decodes on one core.
+    decoder_threads.set(1)
 
 
 def ready() -> int:

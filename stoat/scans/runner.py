@@ -33,7 +33,7 @@ def run_here(
     if not lifecycle.claim(job.pk):
         return None
     job.refresh_from_db()
-    scanner = Scanner(job, stop=stop, on_progress=on_progress, processes=processes)
+    scanner = Scanner(job, stop=stop, on_progress=on_progress, processes=processes, foreground=True)
     try:
         scanner.run()
     except JobEnded:

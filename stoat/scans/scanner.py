@@ -36,6 +36,7 @@ from stoat.scans.models import Job, Phase, Status
 from stoat.scans.steps import (
     OutOfTime,
     ReadersStalled,
+    decoder_threads,
     reader_steps,
     run_within_limits,
 )
@@ -103,9 +104,9 @@ def video_row(
     )
 
 
-def thumbnail_then_close(video: VideoFile, dest: Path) -> None:
+def thumbnail_then_close(video: VideoFile, dest: Path, threads: int | None = None) -> None:
     with video:
-        write_thumbnail(video, dest, settings.STOAT_THUMB_SIZE)
+        write_thumbnail(video, dest, settings.STOAT_THUMB_SIZE, threads)
 
 
 def take_fingerprint(path: str) -> Fingerprint:
@@ -130,11 +131,10 @@ def read_video(item: ReadItem) -> Video:
             lambda: (take_fingerprint(item.path), open_video(item.path)), "reading the file"
         )
     name = thumbnail_name(key)
+    dest, threads = settings.STOAT_THUMB_DIR / name, decoder_threads.get()
     # The thumbnail step closes the file itself: if it times out, its thread still uses it. If
     # the step never starts, dropping the last reference closes the file.
-    run(
-        lambda: thumbnail_then_close(video, settings.STOAT_THUMB_DIR / name), "making its thumbnail"
-    )
+    run(lambda: thumbnail_then_close(video, dest, threads), "making its thumbnail")
     return video_row(item, video.info, name, print_)
 
 
@@ -150,10 +150,13 @@ class Scanner:
         processes: int = 1,
         batch: Claim | None = None,
         watch: Callable[[], object] | None = None,
+        foreground: bool = False,
     ) -> None:
         self.job = job
         # Reader processes: more than one only for a scan run in the foreground.
         self.processes = processes
+        # In the foreground each reader decodes on one core (see steps.decoder_threads).
+        self.decoder_threads = 1 if foreground else None
         self.readers: parallel.ReaderPool | None = None
         # Called now and then while reading, to hand on the batches of workers that were lost.
         self.watch = watch
@@ -291,6 +294,7 @@ class Scanner:
     def read(self, items: Sequence[ReadItem], counted: bool = False) -> None:
         """Read each file, stopping before the next one once asked to; flushes what it read."""
         token = reader_steps.set(self.run_step)
+        threads = decoder_threads.set(self.decoder_threads)
         try:
             items = arrivals.set_aside_moves(self, items, counted)
             if self.readers is not None and len(items) >= parallel.MIN_FILES:
@@ -301,6 +305,7 @@ class Scanner:
             self.flush()  # what was read before the disk stalled is kept
             raise
         finally:
+            decoder_threads.reset(threads)
             reader_steps.reset(token)
         self.buffer.current_file = ""
         self.flush()

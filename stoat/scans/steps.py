@@ -33,6 +33,10 @@ def run_directly(work: Callable[[], T], what: str) -> T:
 
 # How the reader steps of a scan run: in a thread with a time limit while a Scanner reads.
 reader_steps: ContextVar[StepRunner] = ContextVar("reader_steps", default=run_directly)
+# Threads one keyframe may be decoded with. None: every core that helps, as a worker of a cluster
+# reads (the batch split leaves cores idle at times); the foreground command sets 1, since its
+# reader processes are the parallelism the person asked for (`--processes`), one core each.
+decoder_threads: ContextVar[int | None] = ContextVar("decoder_threads", default=None)
 
 
 class OutOfTime(Exception):
