@@ -53,7 +53,7 @@ def quote(name: str) -> str:
 def apply_moves(job: Job, moves: Sequence[tuple[Arrival, Candidate]]) -> int:
     """Give each moved video its new path; a video whose path another one takes leaves it."""
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-    targets = {path_key(a.path): (a, c) for a, c in moves}
+    targets = {a.key: (a, c) for a, c in moves}
     wanted = {c.id: c.key for _, c in moves}
     moved = back_from_missing = 0
     renames: list[tuple[str, str]] = []
