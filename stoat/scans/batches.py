@@ -306,7 +306,14 @@ def wait_for_workers(job_id: int | None = None) -> tuple[list[int], list[int]]:
             continue
         # Out of time but with files set aside: its batches come back, read nothing, and the
         # last settles them before the job ends as timeout.
-        still_idle = Job.objects.filter(pk=job, status=Status.RUNNING).exclude(Exists(reading))
+        # Checked on the job's own row too: PostgreSQL re-reads that row after a batch claimed
+        # meanwhile commits, but not the subquery, which would miss the new running batch.
+        still_idle = Job.objects.filter(
+            lifecycle.silent_since(lifecycle.stale_before()),
+            pk=job,
+            status=Status.RUNNING,
+            batches_reading=0,
+        ).exclude(Exists(reading))
         if still_idle.update(
             status=Status.PENDING,
             # A cancelled job lost while settling settles again when its batches come.
