@@ -9,6 +9,7 @@ must equal the rows stored; where the winner changes the outcome, every side mus
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -292,3 +293,54 @@ def test_a_redelivered_batch_racing_the_reaper_completes_the_job_once(
         assert result == "batches 1; job complete"
         assert (row.status, row.batches_reading, row.worker_losses) == (Status.COMPLETE, 0, 1)
         assert row.new == row.processed == Video.objects.count() == 2
+
+
+def waits_on_a_lock(pid: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'", [pid]
+        )
+        return cursor.fetchone() is not None
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite has one writer: the reaper cannot wait"
+)
+def test_a_reaper_that_waited_on_a_batch_claim_leaves_the_job_to_that_batch(
+    library_dir: Path,
+) -> None:
+    clips = [make_clip(library_dir / f"clip{index}.mp4") for index in range(2)]
+    job = silent_job(path=str(library_dir), found=2, found_final=True)
+    lost_batches(job, clips, 1)
+    assert batches.release_lost(job.pk) == [(job.pk, 1)]
+    claimed = threading.Event()
+    reaper: list[int] = []
+
+    def claim_held_until_the_reaper_waits() -> batches.Claim | None:
+        with transaction.atomic():
+            claim = batches.claim(job.pk, 1, "here:1")
+            claimed.set()
+            # The claim commits only once the reaper's UPDATE waits for the job row it holds.
+            for _ in range(3000):
+                if reaper and waits_on_a_lock(reaper[0]):
+                    break
+                time.sleep(0.01)
+            else:
+                raise AssertionError("the reaper never waited on the claimed job")
+        return claim
+
+    def reap() -> tuple[list[int], list[int]]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()
+        assert pid is not None
+        reaper.append(pid[0])
+        assert claimed.wait(timeout=30)
+        return batches.wait_for_workers(job.pk)
+
+    claim, (waiting, unsettled) = race(claim_held_until_the_reaper_waits, reap)
+    assert (waiting, unsettled) == ([], [])
+    assert final(job).status == Status.RUNNING
+    assert claim is not None and tasks.read_batch(claim) == ""
+    row = final(job)
+    assert (row.status, row.new, row.batches_reading) == (Status.COMPLETE, 2, 0)
