@@ -10,7 +10,16 @@ import pytest
 
 from stoat.library.backfill import Backfill, fingerprint_one
 from stoat.library.models import Video, storable_inode
-from stoat.scans import arrivals, batches, lifecycle, reconcile, scanner, services, tasks
+from stoat.scans import (
+    arrivals,
+    batches,
+    lifecycle,
+    maybe_moved,
+    reconcile,
+    scanner,
+    services,
+    tasks,
+)
 from stoat.scans.models import Job, Status
 from stoat.scans.runner import run_here
 from tests.media import make_clip
@@ -53,7 +62,7 @@ def test_a_cancel_while_an_old_library_is_fingerprinted_stops_at_the_next_video(
             services.cancel_job(job.pk)
         real(video, progress)
 
-    monkeypatch.setattr(scanner, "fingerprint_one", cancel_on_first)
+    monkeypatch.setattr(maybe_moved, "fingerprint_one", cancel_on_first)
 
     tasks.run_scan(job.pk)
 

@@ -20,9 +20,10 @@ from django_q.tasks import async_task
 from stoat.library.models import Library, Video
 from stoat.scans import batches, lifecycle
 from stoat.scans.batches import BatchLost, Claim
+from stoat.scans.maybe_moved import mark_maybe_moved
 from stoat.scans.models import Job, Origin
 from stoat.scans.runner import record_failure
-from stoat.scans.scanner import ReadItem, Scanner, mark_maybe_moved
+from stoat.scans.scanner import ReadItem, Scanner
 from stoat.scans.store import JobEnded
 
 log = logging.getLogger(__name__)
