@@ -139,6 +139,7 @@ def moved_folder(base: Path, sizes: Sizes, sources: list[Path], thumbs: Path) ->
     thumbs_before = thumbnail_identities(thumbs)
     with Cluster(2, base) as cluster:
         unchanged = []
+        unchanged_jobs = []
         unchanged_bytes = []
         for _ in range(sizes.repeats):
             read = cluster_rchar(cluster)
@@ -147,6 +148,7 @@ def moved_folder(base: Path, sizes: Sizes, sources: list[Path], thumbs: Path) ->
             if run.status != "complete" or run.unchanged != sizes.moved:
                 raise RuntimeError(f"the unchanged rescan read files: {run}")
             unchanged.append(run.seconds)
+            unchanged_jobs.append(run.job_seconds)
         target = library / "archive" / "2026" / "camera"
         target.parent.mkdir(parents=True)
         (library / "camera").rename(target)
@@ -168,8 +170,11 @@ def moved_folder(base: Path, sizes: Sizes, sources: list[Path], thumbs: Path) ->
     ratio = moved.seconds / base_seconds
     extra = moved_bytes - statistics.median(unchanged_bytes)
     per_file = max(0, extra) / sizes.moved / 1024
-    for number, seconds in enumerate(unchanged, start=1):
-        say(f"   unchanged rescan {number}: {sizes.moved:,} files in {seconds:.2f} s")
+    for number, (seconds, ran) in enumerate(zip(unchanged, unchanged_jobs, strict=True), start=1):
+        say(
+            f"   unchanged rescan {number}: {sizes.moved:,} files in {seconds:.2f} s"
+            f" (the job itself: {ran:.2f} s)"
+        )
     say(
         f"   after the move:    {job.moved:,} moved, {job.new:,} new, {job.missing:,} missing in"
         f" {moved.seconds:.2f} s (the job itself: {moved.job_seconds:.2f} s)"

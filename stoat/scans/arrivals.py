@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, NamedTuple
 from django.conf import settings
 
 from stoat.library.fingerprint import Fingerprint
-from stoat.library.models import Video, path_key, storable_inode
+from stoat.library.models import path_key, storable_inode
 from stoat.library.probe import ProbeError, check_regular_file
 from stoat.scans import reconcile
 from stoat.scans.reconcile import Arrival
+from stoat.scans.rows import select_in
 from stoat.scans.steps import OutOfTime
 
 if TYPE_CHECKING:
@@ -141,17 +142,13 @@ def renamed(
     stamps = {(item.size, item.mtime_ns) for item in items}
     sizes = sorted({size for size, _ in stamps})
     known: dict[tuple[int, int, int], tuple[str, str, str]] = {}
-    for start in range(0, len(sizes), 500):
-        rows = (
-            Video.objects.filter(size__in=sizes[start : start + 500], inode__isnull=False)
-            .exclude(fingerprint="")
-            .values_list("path", "path_key", "size", "mtime_ns", "inode", "fingerprint")
-        )
-        for path, key, size, mtime_ns, stored_inode, fp in rows:
-            if stopped():
-                return Renamed(list(items), [], set())
-            if (size, mtime_ns) in stamps and stored_inode is not None:
-                known[(size, mtime_ns, stored_inode)] = (path, key, fp)
+    fields = ("path", "path_key", "size", "mtime_ns", "inode", "fingerprint")
+    rows = select_in(fields, "size", sizes, "inode IS NOT NULL AND fingerprint <> ''")
+    for count, (path, key, size, mtime_ns, stored_inode, fp) in enumerate(rows):
+        if count % CHUNK == 0 and stopped():
+            return Renamed(list(items), [], set())
+        if (size, mtime_ns) in stamps:
+            known[(size, mtime_ns, stored_inode)] = (path, key, fp)
     if not known:
         return Renamed(list(items), [], set())
     rest: list[ReadItem] = []

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from stoat.library.models import Video, display_path, path_key
+from stoat.scans.rows import select_in
 from stoat.scans.store import chunks
 from stoat.scans.walker import FileStat
 
@@ -71,11 +72,9 @@ def compare(
     if left:
         keys = [path_key(path) for path, _, _ in left]
         stored: dict[str, tuple[str, int, int, bool]] = {}
-        for chunk in chunks(sorted(set(keys)), CHUNK):
-            rows = Video.objects.filter(path_key__in=chunk)
-            fields = ("path_key", "path", "size", "mtime_ns", "missing")
-            for key, path, size, mtime_ns, missing in rows.values_list(*fields):
-                stored[key] = (path, size, mtime_ns, missing)
+        fields = ("path_key", "path", "size", "mtime_ns", "missing")
+        for key, path, size, mtime_ns, missing in select_in(fields, "path_key", sorted(set(keys))):
+            stored[key] = (path, size, mtime_ns, bool(missing))
         for entry, key in zip(left, keys, strict=True):
             row = stored.get(key)
             if row is None:

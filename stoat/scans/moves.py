@@ -23,6 +23,7 @@ from stoat.library.models import Video, VideoMove, display_path, name_key, path_
 from stoat.library.thumbnails import thumbnail_name
 from stoat.scans import lifecycle
 from stoat.scans.models import Job
+from stoat.scans.rows import select_in
 
 if TYPE_CHECKING:
     from stoat.scans.reconcile import Arrival, Candidate
@@ -132,14 +133,7 @@ def apply_moves(job: Job, moves: Sequence[tuple[Arrival, Candidate]]) -> int:
 def displace(cursor: Any, job: Job, keys: Sequence[str], wanted: dict[int, str]) -> int:
     """Rows on the arrivals' paths that do not move themselves: their content left for good,
     so they step off the path and are missing. Returns how many."""
-    ids = [
-        pk
-        for chunk in range(0, len(keys), CHUNK)
-        for pk in Video.objects.filter(path_key__in=keys[chunk : chunk + CHUNK]).values_list(
-            "id", flat=True
-        )
-        if pk not in wanted
-    ]
+    ids = [pk for (pk,) in select_in(("id",), "path_key", keys) if pk not in wanted]
     cursor.executemany(
         f"UPDATE {quote(Video._meta.db_table)} SET path_key = %s, missing = %s,"
         " missing_job_id = %s WHERE id = %s",
@@ -152,13 +146,11 @@ def locked_rows(wanted: dict[int, str]) -> dict[int, Row]:
     """The rows to move, locked, and only those still at the path the decision saw: another
     scan may have moved or removed one meanwhile."""
     rows: dict[int, Row] = {}
-    ids = sorted(wanted)
-    for start in range(0, len(ids), CHUNK):
-        chunk = Video.objects.select_for_update().filter(pk__in=ids[start : start + CHUNK])
-        for row in chunk.values_list(*Row._fields):
-            video = Row(*row)
-            if video.path_key == wanted[video.pk]:
-                rows[video.pk] = video
+    fields = ("id", *Row._fields[1:])
+    for row in select_in(fields, "id", sorted(wanted), for_update=True):
+        video = Row(*row)
+        if video.path_key == wanted[video.pk]:
+            rows[video.pk] = video
     return rows
 
 

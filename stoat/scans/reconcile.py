@@ -25,6 +25,7 @@ from stoat.library.services import FileNotDeletable, real_path
 from stoat.scans import lifecycle
 from stoat.scans import moves as moves_
 from stoat.scans.models import Job, ScanArrival
+from stoat.scans.rows import select_in
 
 
 @dataclass(frozen=True)
@@ -91,27 +92,44 @@ def decide(
     for candidate in candidates:
         if candidate.vacated and candidate.fingerprint:
             by_identity[(candidate.size, candidate.fingerprint)].append(candidate)
-    pairs = [
-        (preference(a, c), a, c)
-        for a in arrivals
-        for c in by_identity.get((a.size, a.fingerprint), ())
-    ]
-    pairs.sort(key=lambda pair: pair[0])
-    taken_paths: set[str] = set()
-    taken_ids: set[int] = set()
+    arriving: dict[tuple[int, str], list[Arrival]] = defaultdict(list)
+    for arrival in arrivals:
+        if (arrival.size, arrival.fingerprint) in by_identity:
+            arriving[(arrival.size, arrival.fingerprint)].append(arrival)
     moves: list[tuple[Arrival, Candidate]] = []
-    for _, arrival, candidate in pairs:
-        if arrival.path in taken_paths or candidate.id in taken_ids:
-            continue
-        taken_paths.add(arrival.path)
-        taken_ids.add(candidate.id)
-        if arrival.key != candidate.key:
-            moves.append((arrival, candidate))
+    # Files of one identity only ever pair with videos of it, so each identity is decided on
+    # its own; a moved folder's are nearly all one file and one video, a pair with no choice.
+    for identity, group in arriving.items():
+        for arrival, candidate in pair_up(group, by_identity[identity]):
+            if arrival.key != candidate.key:
+                moves.append((arrival, candidate))
+    moves.sort(key=lambda pair: pair[0].path)
     moved_paths = {arrival.path for arrival, _ in moves}
     unmatched = sorted(
         {a.path: a for a in arrivals if a.path not in moved_paths}.values(), key=lambda a: a.path
     )
     return moves, unmatched
+
+
+def pair_up(
+    arrivals: Sequence[Arrival], candidates: Sequence[Candidate]
+) -> list[tuple[Arrival, Candidate]]:
+    """The pairs of one identity: the most preferred pair first, then the best of the rest."""
+    if len(arrivals) == 1 and len(candidates) == 1:
+        return [(arrivals[0], candidates[0])]
+    ranked = sorted(
+        ((preference(a, c), a, c) for a in arrivals for c in candidates), key=lambda p: p[0]
+    )
+    taken_paths: set[str] = set()
+    taken_ids: set[int] = set()
+    pairs = []
+    for _, arrival, candidate in ranked:
+        if arrival.path in taken_paths or candidate.id in taken_ids:
+            continue
+        taken_paths.add(arrival.path)
+        taken_ids.add(candidate.id)
+        pairs.append((arrival, candidate))
+    return pairs
 
 
 # -- the I/O around the decision ------------------------------------------------------------------
@@ -146,18 +164,14 @@ def left_paths(
     """
     found: dict[tuple[int, str], set[str]] = defaultdict(set)
     sizes = sorted({size for size, _ in identities})
-    prints = {fp for _, fp in identities}
-    for start in range(0, len(sizes), 500):
-        rows = Video.objects.filter(size__in=sizes[start : start + 500], fingerprint__in=prints)
-        for path, key, size, mtime_ns, fp in rows.values_list(
-            "path", "path_key", "size", "mtime_ns", "fingerprint"
-        ):
-            if (size, fp) not in identities:
-                continue
-            if stop is not None and stop():
-                return None
-            if has_left(path, key, size, mtime_ns):
-                found[(size, fp)].add(key)
+    fields = ("path", "path_key", "size", "mtime_ns", "fingerprint")
+    for path, key, size, mtime_ns, fp in select_in(fields, "size", sizes, "fingerprint <> ''"):
+        if (size, fp) not in identities:
+            continue
+        if stop is not None and stop():
+            return None
+        if has_left(path, key, size, mtime_ns):
+            found[(size, fp)].add(key)
     return found
 
 
@@ -165,12 +179,11 @@ def load_candidates(arrivals: Sequence[Arrival]) -> list[Candidate]:
     identities = {(a.size, a.fingerprint) for a in arrivals}
     sizes = sorted({size for size, _ in identities})
     found: list[Candidate] = []
-    for start in range(0, len(sizes), 500):
-        rows = Video.objects.filter(size__in=sizes[start : start + 500]).exclude(fingerprint="")
-        for id_, path, key, size, mtime_ns, inode, fp in rows.values_list(*CANDIDATE_FIELDS):
-            if (size, fp) in identities:
-                vacated, gone = look(path, key, size, mtime_ns)
-                found.append(Candidate(id_, path, key, size, mtime_ns, inode, fp, vacated, gone))
+    for row in select_in(CANDIDATE_FIELDS, "size", sizes, "fingerprint <> ''"):
+        id_, path, key, size, mtime_ns, inode, fp = row
+        if (size, fp) in identities:
+            vacated, gone = look(path, key, size, mtime_ns)
+            found.append(Candidate(id_, path, key, size, mtime_ns, inode, fp, vacated, gone))
     return found
 
 
