@@ -17,31 +17,36 @@ from stoat.api.schemas import (
     JobListOut,
     JobOut,
     JobResultOut,
+    NotVideoOut,
     ScanErrorOut,
     id_named,
 )
 from stoat.scans import services
 from stoat.scans.lifecycle import CancelOutcome
-from stoat.scans.models import Job, ScanError, Status
+from stoat.scans.models import Job, ScanError, SkippedFile, Status
 
 router = Router(tags=["jobs"])
 
 # Job ids are strings (as the older service's UUIDs were); one that names no job is a 404.
 JOB_ID = P(description="The job's id, as returned by a scan.")
-# A job's result lists this many file errors; `errors_total` counts them all.
+# A job's result lists this many file errors (and files that are no video); the counts count all.
 ERRORS_LISTED = 1000
 LISTED_ERRORS = "listed_file_errors"
+LISTED_NOT_VIDEO = "listed_not_video"
 # States whose counters are a result worth reporting (timeout keeps its partial result too).
 HAS_RESULT = (Status.COMPLETE, Status.CANCELLED, Status.TIMEOUT)
 
 
 def with_file_errors(jobs: list[Job]) -> list[Job]:
-    """Load the listed file errors of every job with a result, in one query for them all."""
+    """Load the listed file errors and files that are no video of every job with a result, in
+    one query each for them all."""
     listed = ScanError.objects.only("job_id", "path", "message").order_by("id")[:ERRORS_LISTED]
+    left_out = SkippedFile.objects.only("job_id", "path", "reason").order_by("id")[:ERRORS_LISTED]
     prefetch_related_objects(
         [job for job in jobs if job.status in HAS_RESULT],
         # A sliced prefetch must land in an attribute of its own.
         Prefetch("file_errors", listed, to_attr=LISTED_ERRORS),
+        Prefetch("skipped_files", left_out, to_attr=LISTED_NOT_VIDEO),
     )
     return jobs
 
@@ -54,10 +59,16 @@ def job_result(job: Job) -> JobResultOut | None:
         new=job.new,
         updated=job.updated,
         skipped=job.skipped_total,
+        unchanged=job.unchanged,
+        not_video=job.skipped,
+        not_video_files=[
+            NotVideoOut(path=f.path, reason=f.reason) for f in getattr(job, LISTED_NOT_VIDEO)
+        ],
         errors=[ScanErrorOut(path=e.path, error=e.message) for e in getattr(job, LISTED_ERRORS)],
         # The counter is written with the rows, in one transaction: it is their count.
         errors_total=job.error_count,
         moved=job.moved,
+        missing=job.missing,
     )
 
 
@@ -74,6 +85,8 @@ def job_json(job: Job) -> JobOut:
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
+        worker_lost_at=job.worker_lost_at,
+        worker_losses=job.worker_losses,
     )
 
 

@@ -136,14 +136,23 @@ class ScanErrorOut(Schema):
     error: str
 
 
+class NotVideoOut(Schema):
+    path: str
+    reason: str
+
+
 class JobResultOut(Schema):
     scanned: int
     new: int
     updated: int
-    skipped: int
+    skipped: int = Field(description="Files not stored: `unchanged` plus `not_video`.")
+    unchanged: int = Field(description="Files stored already, as they are: not read again.")
+    not_video: int = Field(description="Files read and left out: no video stream (audio, art).")
+    not_video_files: list[NotVideoOut] = Field(description="The first 1000 of them, and why.")
     errors: list[ScanErrorOut]
     errors_total: int = Field(description="All file errors; `errors` lists the first 1000.")
     moved: int = Field(description="Files found at a new path that kept their video (moves).")
+    missing: int = Field(description="Stored videos whose file this scan no longer found.")
 
 
 class JobOut(Schema):
@@ -162,6 +171,10 @@ class JobOut(Schema):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    worker_lost_at: datetime | None = Field(
+        description="When a worker reading this job was last lost (its files were taken over)."
+    )
+    worker_losses: int = Field(description="How many times a worker was lost on this job.")
 
 
 class JobListOut(Schema):

@@ -8,9 +8,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from stoat.api import jobs as jobs_api
-from stoat.scans.models import TERMINAL, Job, Status
+from stoat.scans.models import TERMINAL, Job, SkippedFile, Status
 from tests.api.conftest import add_scan_error, body, error_of
 from tests.conftest import make_job
 
@@ -28,6 +29,8 @@ JOB_FIELDS = {
     "created_at",
     "started_at",
     "finished_at",
+    "worker_lost_at",
+    "worker_losses",
 }
 
 
@@ -46,6 +49,7 @@ def test_pending_job_has_no_progress_and_no_result(api: Client) -> None:
         False,
     )
     assert data["started_at"] is None and data["finished_at"] is None
+    assert (data["worker_lost_at"], data["worker_losses"]) == (None, 0)
 
 
 def test_running_job_reports_progress_once_the_count_is_known(api: Client) -> None:
@@ -72,10 +76,12 @@ def test_complete_job_has_its_result_with_file_errors(api: Client) -> None:
         skipped=1,
         unchanged=2,
         error_count=1,
+        missing=5,
         started_at=timezone.now() - timedelta(seconds=5),
         finished_at=timezone.now(),
     )
     add_scan_error(job, "/srv/videos/bad.mp4", "the video stream is damaged")
+    SkippedFile.objects.create(job=job, path="/srv/videos/song.m4a", reason="no video stream")
 
     data = body(api.get(f"/api/v1/jobs/{job.pk}"))
 
@@ -86,9 +92,13 @@ def test_complete_job_has_its_result_with_file_errors(api: Client) -> None:
         "new": 4,
         "updated": 2,
         "skipped": 3,
+        "unchanged": 2,
+        "not_video": 1,
+        "not_video_files": [{"path": "/srv/videos/song.m4a", "reason": "no video stream"}],
         "errors": [{"path": "/srv/videos/bad.mp4", "error": "the video stream is damaged"}],
         "errors_total": 1,
         "moved": 0,
+        "missing": 5,
     }
     assert data["finished_at"] is not None
 
@@ -250,3 +260,42 @@ def test_the_job_list_lists_each_jobs_own_errors_up_to_the_limit(
     assert results[str(many.pk)]["errors_total"] == 3
     assert results[str(one.pk)] is None
     assert results[str(other.pk)]["errors"] == [{"path": "/srv/y.mp4", "error": "bad y"}]
+
+
+def test_a_job_taken_over_after_a_lost_worker_says_when_and_how_often(api: Client) -> None:
+    lost = timezone.now() - timedelta(minutes=3)
+    job = make_job(status=Status.RUNNING, worker_lost_at=lost, worker_losses=2)
+
+    data = body(api.get(f"/api/v1/jobs/{job.pk}"))
+
+    assert data["worker_losses"] == 2
+    reported = parse_datetime(data["worker_lost_at"])
+    assert reported is not None
+    assert abs((reported - lost).total_seconds()) < 0.001
+
+
+def test_the_job_list_lists_each_jobs_own_files_that_are_no_video_up_to_the_limit(
+    api: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jobs_api, "ERRORS_LISTED", 2)
+    many = make_job(status=Status.COMPLETE, found_final=True, skipped=3)
+    for name in ("a", "b", "c"):
+        SkippedFile.objects.create(job=many, path=f"/srv/{name}.m4a", reason=f"audio {name}")
+    other = make_job(status=Status.TIMEOUT, found_final=True, skipped=1)
+    SkippedFile.objects.create(job=other, path="/srv/cover.jpg", reason="a still image")
+    running = make_job(status=Status.RUNNING, skipped=1)
+    SkippedFile.objects.create(job=running, path="/srv/z.m4a", reason="audio z")
+
+    data = body(api.get("/api/v1/jobs"))
+
+    results = {job["job_id"]: job["result"] for job in data["jobs"]}
+    assert results[str(many.pk)]["not_video_files"] == [
+        {"path": "/srv/a.m4a", "reason": "audio a"},
+        {"path": "/srv/b.m4a", "reason": "audio b"},
+    ]
+    assert results[str(many.pk)]["not_video"] == 3
+    assert results[str(other.pk)]["not_video_files"] == [
+        {"path": "/srv/cover.jpg", "reason": "a still image"}
+    ]
+    # A running job has no result yet: its files are listed once it ends.
+    assert results[str(running.pk)] is None
