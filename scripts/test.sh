@@ -21,10 +21,6 @@ run_pytest() {  # python, label, pytest args...
 # Every configuration runs even when one fails, so one run shows everything that is broken.
 failed=()
 
-echo "== browser setup"; PY="$PY" bash scripts/browser-setup.sh
-run_pytest "$PY" "SQLite + ORM broker, with coverage" --cov --cov-report=term "$@" \
-  || failed+=("SQLite + ORM")
-
 # The oldest Python stoat supports gets the suite too, in a venv of its own.
 PY310=""
 for candidate in python3.10 /root/.pyenv/versions/3.10*/bin/python3.10 /usr/bin/python3.10; do
@@ -36,13 +32,27 @@ if [ -z "$PY310" ]; then
   echo "Python 3.10 was not found: install it (pyenv or your distribution) to prove 3.10 support." >&2
   exit 1
 fi
-if [ ! -x .venv310/bin/python ] || [ pyproject.toml -nt .venv310/.installed ]; then
-  "$PY310" -m venv .venv310
-  .venv310/bin/python -m pip install --quiet --upgrade pip
-  .venv310/bin/python -m pip install --quiet -e ".[dev]"
-  touch .venv310/.installed
+LOGS=$(mktemp -d -t stoat-test-logs-XXXX)
+# Built while the first pass runs: pip mostly waits on the network and the disk.
+(
+  if [ ! -x .venv310/bin/python ] || [ pyproject.toml -nt .venv310/.installed ]; then
+    "$PY310" -m venv .venv310
+    .venv310/bin/python -m pip install --quiet --upgrade pip
+    .venv310/bin/python -m pip install --quiet -e ".[dev]"
+    touch .venv310/.installed
+  fi
+) >"$LOGS/venv310.log" 2>&1 &
+VENV310=$!
+
+echo "== browser setup"; PY="$PY" bash scripts/browser-setup.sh
+run_pytest "$PY" "SQLite + ORM broker, with coverage" --cov --cov-report=term "$@" \
+  || failed+=("SQLite + ORM")
+
+if ! wait "$VENV310"; then
+  cat "$LOGS/venv310.log" >&2
+  echo "== the Python 3.10 venv could not be built" >&2
+  exit 1
 fi
-run_pytest .venv310/bin/python "SQLite + ORM broker" -m "not browser" -q || failed+=("Python 3.10")
 
 # PostgreSQL and Redis are expected on this kind of machine; start whichever is not running.
 PG_HOST=${STOAT_TEST_PG_HOST:-127.0.0.1}
@@ -61,10 +71,8 @@ fi
 # Other runs (helpers, CI) share both servers: this run's database, Redis db and queue are its own.
 RUN_ID="$(date +%s)_$$_${RANDOM}"
 REDIS_DB=$(( (RANDOM % 15) + 1 ))
-export DATABASE_URL="postgres://postgres@${PG_HOST}:5432/stoat_${RUN_ID}"
-export STOAT_TEST_DB="test_stoat_${RUN_ID}"
-export STOAT_BROKER_URL="redis://${REDIS_HOST}:6379/${REDIS_DB}"
-export STOAT_QUEUE_NAME="stoat-test-${RUN_ID}"
+STOAT_TEST_DB="test_stoat_${RUN_ID}"
+STOAT_QUEUE_NAME="stoat-test-${RUN_ID}"
 cleanup() {  # what an interrupted run would leave behind
   psql -q -h "$PG_HOST" -U postgres -d postgres \
     -c "DROP DATABASE IF EXISTS \"${STOAT_TEST_DB}\" WITH (FORCE)" >/dev/null 2>&1 || true
@@ -72,10 +80,26 @@ cleanup() {  # what an interrupted run would leave behind
     | xargs -r redis-cli -h "$REDIS_HOST" -n "$REDIS_DB" del >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
+
+# The last two passes side by side: the suite mostly waits on the workers and servers it starts
+# (a whole run keeps about a third of two cores busy), so together they take little more than
+# the longer one. Each writes its own log, shown when it ends.
+run_pytest .venv310/bin/python "SQLite + ORM broker" -m "not browser" -q \
+  >"$LOGS/py310.log" 2>&1 &
+PASS310=$!
 # The browser journeys start their own server on its own SQLite, so they ran in the first pass.
-run_pytest "$PY" "PostgreSQL + Redis (db $REDIS_DB, queue $STOAT_QUEUE_NAME)" --no-cov -q \
-  -m "not browser" "$@" \
-  || failed+=("PostgreSQL + Redis")
+(
+  export DATABASE_URL="postgres://postgres@${PG_HOST}:5432/stoat_${RUN_ID}"
+  export STOAT_TEST_DB STOAT_QUEUE_NAME
+  export STOAT_BROKER_URL="redis://${REDIS_HOST}:6379/${REDIS_DB}"
+  run_pytest "$PY" "PostgreSQL + Redis (db $REDIS_DB, queue $STOAT_QUEUE_NAME)" --no-cov -q \
+    -m "not browser" "$@"
+) >"$LOGS/postgres.log" 2>&1 &
+PASSPG=$!
+wait "$PASS310" || failed+=("Python 3.10")
+cat "$LOGS/py310.log"
+wait "$PASSPG" || failed+=("PostgreSQL + Redis")
+cat "$LOGS/postgres.log"
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo "== pytest failed on: ${failed[*]}" >&2
