@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,10 @@ from django.utils import timezone
 from stoat.library.models import Video, VideoMove
 from stoat.library.probe import VideoFile, open_video
 from stoat.scans import batches, lifecycle, parallel, scanner, services, tasks
+from stoat.scans.batches import Claim
 from stoat.scans.models import Job, ScanArrival, Status
 from stoat.scans.runner import run_here
-from tests.test_moves import distinct_clip, kept, scan, scan_through_the_queue
+from tests.test_moves import distinct_clip, kept, scan
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +94,15 @@ def assert_kept(before: Video, first: Path, second: Path, job: Job) -> Video:
 ENDS = [Status.CANCELLED, Status.TIMEOUT]
 
 
+def scan_in_its_task(folder: Path) -> Job:
+    """The scan's task as one worker runs it alone: it walks, queues batch 2 onwards, reads
+    batch 1, then takes the batches whose tasks have not come yet."""
+    job = lifecycle.create_scan(str(folder)).job
+    tasks.run_scan(job.pk)
+    job.refresh_from_db()
+    return job
+
+
 @pytest.mark.parametrize("end", ENDS)
 def test_a_scan_stopped_after_setting_files_aside_keeps_them(
     library_dir: Path, monkeypatch: pytest.MonkeyPatch, end: Status
@@ -124,15 +133,14 @@ def test_a_fanned_out_scan_stopped_in_its_first_batch_keeps_what_it_set_aside(
     library_dir: Path,
     settings: LazySettings,
     end: Status,
-    sync_tasks: None,
+    empty_queue: None,
     monkeypatch: pytest.MonkeyPatch,
-    django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
     settings.STOAT_BATCH_MIN = 3
     before, first, second, fresh = moved_and_copied(library_dir)
     probed = stop_on_first_read(monkeypatch, end)
 
-    job = scan_through_the_queue(library_dir, django_capture_on_commit_callbacks)
+    job = scan_in_its_task(library_dir)
 
     assert (job.status, job.batches_total, job.batches_done) == (end, 2, 2)
     copy = assert_kept(before, first, second, job)
@@ -146,26 +154,23 @@ def test_a_fanned_out_scan_stopped_in_its_first_batch_keeps_what_it_set_aside(
 
 
 def test_a_cancel_between_batches_waits_for_the_next_batch_to_settle(
-    library_dir: Path,
-    settings: LazySettings,
-    sync_tasks: None,
-    monkeypatch: pytest.MonkeyPatch,
-    django_capture_on_commit_callbacks: Callable[..., Any],
+    library_dir: Path, settings: LazySettings, empty_queue: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.STOAT_BATCH_MIN = 3
     before, first, second, fresh = moved_and_copied(library_dir)
-    enqueue = tasks.enqueue_batch
+    claim = batches.claim
     answers: list[tuple[lifecycle.CancelOutcome, str]] = []
 
-    def cancel_before_the_second(job_id: int, number: int) -> None:
-        if number == 2:
-            # No batch reads now, but the first set files aside: the job is not ended here.
+    def cancel_before_the_second(job_id: int, number: int | None, worker: str) -> Claim | None:
+        if number is None and not answers:
+            # Batch 1 ended, batch 2 not yet taken: no batch reads now, but the first set files
+            # aside, so the job is not ended here.
             outcome = services.cancel_job(job_id).outcome
             answers.append((outcome, Job.objects.get(pk=job_id).status))
-        enqueue(job_id, number)
+        return claim(job_id, number, worker)
 
-    monkeypatch.setattr(tasks, "enqueue_batch", cancel_before_the_second)
-    job = scan_through_the_queue(library_dir, django_capture_on_commit_callbacks)
+    monkeypatch.setattr(batches, "claim", cancel_before_the_second)
+    job = scan_in_its_task(library_dir)
 
     assert answers == [(lifecycle.CancelOutcome.REQUESTED, Status.RUNNING)]
     assert (job.status, job.batches_total, job.batches_done) == (Status.CANCELLED, 2, 2)
@@ -222,24 +227,22 @@ def test_a_scan_waiting_for_a_worker_that_set_files_aside_is_settled_by_its_next
     library_dir: Path,
     settings: LazySettings,
     end: Status,
-    sync_tasks: None,
+    empty_queue: None,
     monkeypatch: pytest.MonkeyPatch,
-    django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
     settings.STOAT_BATCH_MIN = 3
     before, first, second, fresh = moved_and_copied(library_dir)
     queued: list[tuple[int, int]] = []
-    enqueue = tasks.enqueue_batch
-
-    def hold_the_second(job_id: int, number: int) -> None:
-        # The second batch's task is held, as by a worker that was lost.
-        if number == 2:
-            queued.append((job_id, number))
-        else:
-            enqueue(job_id, number)
-
-    monkeypatch.setattr(tasks, "enqueue_batch", hold_the_second)
-    job = scan_through_the_queue(library_dir, django_capture_on_commit_callbacks)
+    # The second batch's task is held, as by a worker that was lost.
+    monkeypatch.setattr(tasks, "enqueue_batch", lambda *task: queued.append(task))
+    job = lifecycle.create_scan(str(library_dir)).job
+    assert lifecycle.claim(job.pk)
+    assert tasks.fan_out(job.pk, scanner.Scanner(Job.objects.get(pk=job.pk))) == 2
+    # The scan's worker reads batch 1, and is lost before it takes batch 2.
+    first_batch = batches.claim(job.pk, 1, "lost-host:1")
+    assert first_batch is not None
+    tasks.read_batch(first_batch)
+    job.refresh_from_db()
     assert (job.status, job.batches_done, ScanArrival.objects.filter(job=job).count()) == (
         Status.RUNNING,
         1,

@@ -39,11 +39,13 @@ def library(folder: Path, count: int = FILES) -> None:
 
 
 def fanned_out(folder: Path) -> Job:
-    """A scan walked and planned by a worker, its batches queued (but no task run yet)."""
+    """A scan walked and planned by its task, which queued batches 2 and 3 and is about to claim
+    batch 1 to read it itself (no batch task run yet)."""
     library(folder)
     job = lifecycle.create_scan(str(folder)).job
-    assert tasks.run_scan(job.pk) == f"fanned out into {BATCHES} batches"
-    assert queued() == BATCHES
+    assert lifecycle.claim(job.pk)
+    assert tasks.fan_out(job.pk, Scanner(Job.objects.get(pk=job.pk))) == BATCHES
+    assert queued() == BATCHES - 1
     return Job.objects.get(pk=job.pk)
 
 
@@ -91,8 +93,8 @@ def finished_once(job: Job) -> Job:
 Kill = Callable[[Job], None]
 
 
-def killed_while_queued(job: Job) -> None:
-    pass  # the worker that held batch 1's task died before it began
+def killed_before_its_claim(job: Job) -> None:
+    pass  # the scan's worker died after queuing the others: batch 1 has no task
 
 
 def killed_after_the_claim(job: Job) -> None:
@@ -112,16 +114,16 @@ def killed_after_storing_everything(job: Job) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kill", "released", "survivor_reads"),
+    ("kill", "released"),
     [
-        (killed_while_queued, [], "batches 2; job running"),
-        (killed_after_the_claim, [1], "batches 2, 1; job running"),
-        (killed_mid_read, [1], "batches 2, 1; job running"),
-        (killed_after_storing_everything, [1], "batches 2, 1; job running"),
+        (killed_before_its_claim, []),
+        (killed_after_the_claim, [1]),
+        (killed_mid_read, [1]),
+        (killed_after_storing_everything, [1]),
     ],
 )
 def test_a_batch_killed_at_any_step_is_finished_by_the_live_worker_and_reading_stays_exact(
-    library_dir: Path, settings: LazySettings, kill: Kill, released: list[int], survivor_reads: str
+    library_dir: Path, settings: LazySettings, kill: Kill, released: list[int]
 ) -> None:
     job = fanned_out(library_dir)
     kill(job)
@@ -130,12 +132,11 @@ def test_a_batch_killed_at_any_step_is_finished_by_the_live_worker_and_reading_s
 
     assert batches.release_lost() == [(job.pk, n) for n in released]
     reading_matches_running(job)
-    # The live worker reads its batch, then the lost one from where it stopped.
-    assert tasks.run_batch(job.pk, 2) == survivor_reads
+    # The live worker reads its batch, then the lost one from where it stopped (or the one
+    # never claimed), then batch 3 without waiting for its task.
+    assert tasks.run_batch(job.pk, 2) == "batches 2, 1, 3; job complete"
     reading_matches_running(job)
-    if not released:
-        assert tasks.run_batch(job.pk, 1) == "batches 1; job running"  # its queued task
-    assert tasks.run_batch(job.pk, 3) == "batches 3; job complete"
+    assert tasks.run_batch(job.pk, 3) == "batch already taken"  # its queued task
 
     finished_once(job)
 
@@ -170,8 +171,8 @@ def test_a_live_worker_done_with_its_batch_takes_on_a_quiet_worker_s_batches(
     quiet = timezone.now() - timedelta(seconds=3)
     ScanBatch.objects.filter(job=job, number=1).update(heartbeat_at=quiet)
 
-    # Batch 1's worker is quiet: after its own batch it takes batch 3 (whose task may have died
-    # with that worker), waits for batch 1 to go stale, and takes it over too.
+    # Batch 1's worker is quiet: after its own batch it takes batch 3 (still pending), waits for
+    # batch 1 to go stale, and takes it over too.
     assert tasks.run_batch(job.pk, 2) == "batches 2, 3, 1; job complete"
 
     finished_once(job)
@@ -202,8 +203,9 @@ def test_a_resumed_scan_keeps_its_counters(library_dir: Path, settings: LazySett
     job = fanned_out(library_dir)
     killed_mid_read(job)
     time_passes(settings)
-    assert tasks.run_batch(job.pk, 2) == "batches 2, 1; job running"
-    assert tasks.run_batch(job.pk, 3) == "batches 3; job complete"
+    # Batch 3 is pending: taken at once; batch 1, stale, is taken over after it.
+    assert tasks.run_batch(job.pk, 2) == "batches 2, 3, 1; job complete"
+    assert tasks.run_batch(job.pk, 3) == "batch already taken"
     # The two files stored before the loss are new, as the files read after it.
     finished_once(job)
 
@@ -223,8 +225,8 @@ def test_a_lost_batch_is_queued_again_for_the_workers(
     assert queued() == before + 2
     assert Job.objects.get(pk=job.pk).status == Status.RUNNING
     tasks.read_batch(live)
-    assert tasks.run_batch(job.pk, 1) == "batches 1; job running"
-    assert tasks.run_batch(job.pk, 3) == "batches 3; job complete"
+    assert tasks.run_batch(job.pk, 1) == "batches 1, 3; job complete"
+    assert tasks.run_batch(job.pk, 3) == "batch already taken"
     finished_once(job)
 
 
@@ -243,8 +245,8 @@ def test_no_live_worker_leaves_the_job_waiting_and_a_new_worker_resumes_it(
     assert job.worker_lost_at == lost_at and job.worker_losses == 1
     assert (job.processed, job.new) == (2, 2)
     # A worker starts: the queued batches bring the job back and it ends as if never stopped.
-    assert tasks.run_batch(job.pk, 3) == "batches 3, 1; job running"
-    assert tasks.run_batch(job.pk, 2) == "batches 2; job complete"
+    assert tasks.run_batch(job.pk, 3) == "batches 3, 1, 2; job complete"
+    assert tasks.run_batch(job.pk, 2) == "batch already taken"
     finished_once(job)
 
 
@@ -297,9 +299,11 @@ def test_a_cancel_while_the_job_waits_for_a_worker_ends_it_at_once(
 
     job.refresh_from_db()
     assert (job.status, job.processed, Video.objects.count()) == (Status.CANCELLED, 2, 2)
-    # The batches queued for it still arrive: each is only counted.
-    for number in (1, 2, 3):
-        assert tasks.run_batch(job.pk, number) == f"batches {number} (skipped); job cancelled"
+    # The batches queued for it still arrive: the first counts them all, reading nothing.
+    assert tasks.run_batch(job.pk, 2) == (
+        "batches 2 (skipped), 1 (skipped), 3 (skipped); job cancelled"
+    )
+    assert tasks.run_batch(job.pk, 3) == "batch already taken"
     assert Job.objects.get(pk=job.pk).batches_done == BATCHES
     assert Video.objects.count() == 2
 
@@ -388,8 +392,7 @@ def test_a_taker_reads_exactly_the_files_the_lost_run_had_not_stored_whatever_th
     assert taker is not None and taker.start == 2
     assert taker.to_read == lost.items[:2]
     tasks.read_batch(taker)
-    assert tasks.run_batch(job.pk, 2) == "batches 2; job running"
-    assert tasks.run_batch(job.pk, 3) == "batches 3; job complete"
+    assert tasks.run_batch(job.pk, 2) == "batches 2, 3; job complete"
     finished_once(job)
 
 

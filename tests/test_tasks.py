@@ -44,11 +44,32 @@ def test_a_large_scan_fans_out_and_the_last_batch_concludes_it(
     copies(library_dir, 10)
     job = queued_scan(library_dir)
 
-    assert tasks.run_scan(job.pk) == "fanned out into 4 batches"
+    # Run at once as they are queued, batch 2's task reads every batch: the first one too, which
+    # the scan's own task, only now free, finds taken.
+    assert tasks.run_scan(job.pk) == "fanned out into 4 batches; batch already taken"
 
     job.refresh_from_db()
     assert (job.status, job.batches_total, job.batches_done) == (Status.COMPLETE, 4, 4)
     assert (job.found, job.processed, job.new) == (10, 10, 10)
+    assert Video.objects.count() == 10
+
+
+def test_the_scan_task_reads_the_first_batch_itself_then_the_batches_not_yet_taken(
+    library_dir: Path, empty_queue: None, settings: LazySettings
+) -> None:
+    settings.STOAT_BATCH_MIN = 3
+    settings.STOAT_MAX_BATCHES = 4
+    copies(library_dir, 10)
+    job = queued_scan(library_dir)
+
+    # No worker took the queued batches meanwhile: this one reads them all, in order.
+    assert tasks.run_scan(job.pk) == "fanned out into 4 batches; batches 1, 2, 3, 4; job complete"
+
+    # Tasks were queued for the other batches only; when they come, there is nothing left.
+    assert tasks.queued_tasks() == 3
+    assert tasks.run_batch(job.pk, 3) == "batch already taken"
+    job.refresh_from_db()
+    assert (job.status, job.batches_done, job.processed, job.new) == (Status.COMPLETE, 4, 10, 10)
     assert Video.objects.count() == 10
 
 
@@ -90,8 +111,9 @@ def test_batches_after_a_cancel_do_no_work_and_the_job_ends_without_waiting_for_
     # No batch was reading, so the cancel itself ended the job.
     assert Job.objects.get(pk=job.pk).status == Status.CANCELLED
 
-    assert tasks.run_batch(job.pk, 1) == "batches 1 (skipped); job cancelled"
-    assert tasks.run_batch(job.pk, 2) == "batches 2 (skipped); job cancelled"
+    # The first batch task to come counts every batch left, reading nothing.
+    assert tasks.run_batch(job.pk, 1) == "batches 1 (skipped), 2 (skipped); job cancelled"
+    assert tasks.run_batch(job.pk, 2) == "batch already taken"
     assert Video.objects.count() == 0
     assert Job.objects.get(pk=job.pk).batches_done == 2
 

@@ -95,6 +95,18 @@ def run_scan(job_id: int) -> str:
 
 
 def scan_in_task(job_id: int, scanner: Scanner) -> str:
+    planned = fan_out(job_id, scanner)
+    if isinstance(planned, str):
+        return planned
+    # The first batch is read here and now: a task queued for it would wait for the queue's
+    # next poll (0.1 s with the database broker) while this worker sat idle.
+    read = run_batch(job_id, 1)
+    return read if planned == 1 else f"fanned out into {planned} batches; {read}"
+
+
+def fan_out(job_id: int, scanner: Scanner) -> int | str:
+    """Walk and plan a claimed scan, record its batches and queue a task for each but the first
+    (its caller reads that one): how many batches, or why the scan needs none."""
     try:
         found = scanner.find()
         if found is None:
@@ -110,11 +122,11 @@ def scan_in_task(job_id: int, scanner: Scanner) -> str:
         # Even one batch is recorded: a worker lost while reading it is taken over from its row.
         if not batches.plan(job_id, parts):
             return "ended while planning"
-        if len(parts) == 1:
-            return run_batch(job_id, 1)
-        for number in range(1, len(parts) + 1):
+        # Batch 1 has no task: if this worker is lost before it claims it, a worker done with
+        # another batch takes it (run_batch), or the reaper queues it with the job's others.
+        for number in range(2, len(parts) + 1):
             enqueue_batch(job_id, number)
-        return f"fanned out into {len(parts)} batches"
+        return len(parts)
     except JobEnded:
         return "the job ended elsewhere"
     except Exception as error:
@@ -215,9 +227,15 @@ def read_batch(claim: Claim) -> str:
 
 
 def next_claim(job_id: int, worker: str) -> Claim | None:
-    """More work of the job for a worker done with its batch, while a worker of the job seems
-    lost: a batch still pending (maybe held by the lost worker) or one handed back. None when
-    all looks well: the other batches' own tasks read them, and this worker is free to stop."""
+    """More work of the job for a worker done with its batch: a batch still pending (its task
+    not yet run, lost with a worker, or never queued: the first), then, while a worker of the
+    job seems lost, the batch it held once it goes stale. None when all is read or being read
+    by live workers: this worker is free to stop."""
+    # Taken from the database at once: its own task may be queued behind this one, or on a
+    # worker busy with a batch that costs more. Workers so end together, whatever each batch costs.
+    claim = batches.claim(job_id, None, worker)
+    if claim is not None:
+        return claim
     while batches.needs_help(job_id):
         hand_back_lost(job_id)
         claim = batches.claim(job_id, None, worker)
@@ -229,8 +247,9 @@ def next_claim(job_id: int, worker: str) -> Claim | None:
 
 
 def run_batch(job_id: int, number: int, items: object = None) -> str:
-    """Read batch `number` of a fanned-out scan, then, while a worker of the job seems lost, the
-    batches it held; the last batch to end concludes the job.
+    """Read batch `number` of a fanned-out scan, then any batch of the job still pending, then,
+    while a worker of the job seems lost, the batches it held; the last batch to end concludes
+    the job.
 
     (`items`: tasks queued by an older stoat carried their files; the batch row holds them now.)
     """
