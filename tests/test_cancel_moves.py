@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,15 +94,15 @@ def test_a_cancel_while_a_batch_looks_for_moves_stops_at_the_next_stat(
         items.append((str(path), st.st_size, st.st_mtime_ns, False))
     batches.plan(job.pk, [items])
     calls: list[str] = []
-    real = reconcile.has_left
+    real = reconcile.look
 
-    def cancel_on_first(path: str, key: str, size: int, mtime_ns: int) -> bool:
+    def cancel_on_first(path: str, *args: Any) -> tuple[bool, bool]:
         calls.append(path)
         if len(calls) == 1:
             services.cancel_job(job.pk)
-        return real(path, key, size, mtime_ns)
+        return real(path, *args)
 
-    monkeypatch.setattr(reconcile, "has_left", cancel_on_first)
+    monkeypatch.setattr(reconcile, "look", cancel_on_first)
 
     tasks.run_batch(job.pk, 1)
 

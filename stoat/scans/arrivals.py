@@ -12,7 +12,7 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from django.conf import settings
@@ -131,11 +131,15 @@ def renamed(
     items: Sequence[ReadItem],
     stop: Callable[[], bool] | None = None,
     gone: Collection[str] = frozenset(),
+    inodes: Mapping[str, int] | None = None,
 ) -> Renamed:
     """Files a rename moved, set aside without reading a byte: the same inode, size and mtime
     as a fingerprinted video that left its path (a rename keeps all three), so that video's
     fingerprint is theirs. Once `stop` says stop, the files not yet looked at are all still to
-    read (a stopped scan reads none). `gone`: stored paths the walk did not find (no stat)."""
+    read (a stopped scan reads none). `gone`: stored paths the walk did not find (no stat).
+    `inodes`: the walk's inode of each file by path; a file it lacks costs a stat (on a network
+    share, a round trip each)."""
+    walked = inodes if inodes is not None else {}
     if not settings.STOAT_FINGERPRINTS or not items:
         return Renamed(list(items), [], set())
     stopped = stop if stop is not None else lambda: False
@@ -163,7 +167,8 @@ def renamed(
             if stopped():
                 return Renamed(rest + list(items[index:]), aside, sources)
             try:
-                inode = storable_inode(os.stat(item.path).st_ino)
+                found = walked.get(item.path)
+                inode = storable_inode(os.stat(item.path).st_ino if found is None else found)
             except OSError:
                 inode = None
             if inode is not None:

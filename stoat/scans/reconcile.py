@@ -138,12 +138,70 @@ def has_left(path: str, key: str, size: int, mtime_ns: int) -> bool:
     return look(path, key, size, mtime_ns)[0]
 
 
-def look(path: str, key: str, size: int, mtime_ns: int) -> tuple[bool, bool]:
+# A folder holding at least this many of the paths looked at is listed once instead.
+LISTED_FROM = 8
+
+
+class Listings:
+    """Which stored paths are gone, told by their folder's listing: a moved folder's thousands
+    of old paths cost one failed listing per folder instead of a failed stat each (on a network
+    share, a round trip each). Only a folder holding LISTED_FROM of the paths or more is listed."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        counts: dict[str, int] = defaultdict(int)
+        for path in paths:
+            counts[os.path.dirname(path)] += 1
+        self.listed = {folder for folder, count in counts.items() if count >= LISTED_FROM}
+        self.names: dict[str, frozenset[str] | None] = {}
+
+    def absent(self, path: str) -> bool:
+        """True when the listing of the path's folder says nothing is there; False when
+        something is, or when the folder is not listed here (a stat tells)."""
+        return self.holds(path) is False
+
+    def holds(self, path: str) -> bool | None:
+        """Whether the listing of the path's folder has its name; None when not listed here."""
+        folder, name = os.path.split(path)
+        if folder not in self.listed:
+            return None
+        if folder not in self.names:
+            try:
+                with os.scandir(folder) as entries:
+                    self.names[folder] = frozenset(entry.name for entry in entries)
+            except (FileNotFoundError, NotADirectoryError):
+                self.names[folder] = frozenset()
+            except OSError:
+                self.names[folder] = None  # not listable: each path gets its stat
+        names = self.names[folder]
+        return None if names is None else name in names
+
+
+def vanished(path: str, listings: Listings) -> bool:
+    """True when nothing is at `path` (a file found by the walk) any more."""
+    held = listings.holds(path)
+    if held is not None:
+        return not held
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False  # there, but not to be looked at: reading it says why
+    return False
+
+
+def look(
+    path: str, key: str, size: int, mtime_ns: int, listings: Listings | None = None
+) -> tuple[bool, bool]:
     """Whether the file recorded at `path` left it, and whether nothing is there any more."""
     try:
-        st = os.stat(real_path(path, key))
+        real = real_path(path, key)
     except FileNotDeletable:
         return False, False  # stoat cannot tell which file it is: assume it is still there
+    if listings is not None and listings.absent(real):
+        return True, True
+    try:
+        st = os.stat(real)
     except FileNotFoundError:
         return True, True
     except OSError:
@@ -165,12 +223,16 @@ def left_paths(
     found: dict[tuple[int, str], set[str]] = defaultdict(set)
     sizes = sorted({size for size, _ in identities})
     fields = ("path", "path_key", "size", "mtime_ns", "fingerprint")
-    for path, key, size, mtime_ns, fp in select_in(fields, "size", sizes, "fingerprint <> ''"):
-        if (size, fp) not in identities:
-            continue
+    rows = [
+        row
+        for row in select_in(fields, "size", sizes, "fingerprint <> ''")
+        if (row[2], row[4]) in identities
+    ]
+    listings = Listings(row[0] for row in rows)
+    for path, key, size, mtime_ns, fp in rows:
         if stop is not None and stop():
             return None
-        if has_left(path, key, size, mtime_ns):
+        if look(path, key, size, mtime_ns, listings)[0]:
             found[(size, fp)].add(key)
     return found
 
@@ -178,12 +240,16 @@ def left_paths(
 def load_candidates(arrivals: Sequence[Arrival]) -> list[Candidate]:
     identities = {(a.size, a.fingerprint) for a in arrivals}
     sizes = sorted({size for size, _ in identities})
+    rows = [
+        row
+        for row in select_in(CANDIDATE_FIELDS, "size", sizes, "fingerprint <> ''")
+        if (row[3], row[6]) in identities
+    ]
+    listings = Listings(row[1] for row in rows)
     found: list[Candidate] = []
-    for row in select_in(CANDIDATE_FIELDS, "size", sizes, "fingerprint <> ''"):
-        id_, path, key, size, mtime_ns, inode, fp = row
-        if (size, fp) in identities:
-            vacated, gone = look(path, key, size, mtime_ns)
-            found.append(Candidate(id_, path, key, size, mtime_ns, inode, fp, vacated, gone))
+    for id_, path, key, size, mtime_ns, inode, fp in rows:
+        vacated, gone = look(path, key, size, mtime_ns, listings)
+        found.append(Candidate(id_, path, key, size, mtime_ns, inode, fp, vacated, gone))
     return found
 
 
@@ -206,7 +272,14 @@ def reconcile(job: Job) -> Outcome:
     if not arrivals:
         return Outcome(0, [])
     candidates = load_candidates(arrivals)
-    moves, unmatched = decide(arrivals, candidates)
+    # A file set aside on the walk's stat alone may have gone since: no video moves to a path
+    # where nothing is, and reading it tells the user the file disappeared.
+    listings = Listings(arrival.path for arrival in arrivals)
+    gone = {arrival.path for arrival in arrivals if vanished(arrival.path, listings)}
+    moves, unmatched = decide([a for a in arrivals if a.path not in gone], candidates)
+    if gone:
+        left = {a.path: a for a in arrivals if a.path in gone}
+        unmatched = sorted([*unmatched, *left.values()], key=lambda a: a.path)
     moved = moves_.apply_moves(job, moves)
     left_behind(job, candidates, {candidate.id for _, candidate in moves})
     ScanArrival.objects.filter(job_id=job.pk).delete()

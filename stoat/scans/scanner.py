@@ -174,6 +174,8 @@ class Scanner:
         # Settling: the files set aside were gone through already, so no stop leaves them unread.
         self.keeping = False
         self.files_read = 0
+        # Each found file's inode, from the walk's own stat, until the plan is made.
+        self.inodes: dict[str, int] = {}
 
     # -- checks -------------------------------------------------------------------------------
     def should_stop(self) -> bool:
@@ -239,6 +241,7 @@ class Scanner:
             allowed_roots=settings.STOAT_SCAN_ROOTS,
             # A library is kept current by itself, so it leaves out what its NAS keeps beside it.
             skip_system=job.library_id is not None,
+            inodes=self.inodes,
         ):
             for error in errors:
                 if error.folder:
@@ -268,8 +271,9 @@ class Scanner:
         ]
         # Renamed files are set aside without a byte read; the rest may still be moves.
         to_read, renamed, sources = arrivals.renamed(
-            to_read, self.should_stop_soon, set(changes.gone)
+            to_read, self.should_stop_soon, set(changes.gone), self.inodes
         )
+        self.inodes = {}
         self.buffer.arrivals.extend(renamed)
         # The videos they match are left as they are: reconcile moves them, or marks them
         # missing then (a row marked missing and back costs every present-only index twice).

@@ -105,6 +105,7 @@ def walk_chunks(
     extensions: Iterable[str],
     allowed_roots: Iterable[str] = (),
     skip_system: bool = False,
+    inodes: dict[str, int] | None = None,
 ) -> Iterator[tuple[list[FileStat], list[WalkError]]]:
     """Yield the regular video files under `root` (path, size, mtime_ns) and the errors of the
     places that can't be read, a folder (or CHUNK of a large one) at a time: the folder's files
@@ -114,6 +115,9 @@ def walk_chunks(
 
     Symbolic links are followed only when they resolve inside the allowed roots (or inside `root`
     when none are set), and each folder is entered once, so a link loop ends the descent.
+
+    `inodes`, when given, gets each file's inode by path (from the stat the walk makes anyway):
+    the plan then tells renamed files apart without a second stat of each.
     """
     exts = frozenset(e.lower() for e in extensions)
     real_root = os.path.realpath(root)
@@ -164,7 +168,10 @@ def walk_chunks(
                             continue  # `._clip.mp4`: a Mac's resource fork, not a video
                         info = entry.stat(follow_symlinks=False)
                         if stat.S_ISREG(info.st_mode):
-                            files.append((prefix + name, info.st_size, info.st_mtime_ns))
+                            path = prefix + name
+                            files.append((path, info.st_size, info.st_mtime_ns))
+                            if inodes is not None:
+                                inodes[path] = info.st_ino
                             if len(files) == CHUNK:
                                 yield files, errors
                                 files, errors = [], []
@@ -197,7 +204,10 @@ def walk_chunks(
                 elif not video:
                     continue
                 elif stat.S_ISREG(info.st_mode):
-                    files.append((prefix + name, info.st_size, info.st_mtime_ns))
+                    path = prefix + name
+                    files.append((path, info.st_size, info.st_mtime_ns))
+                    if inodes is not None:
+                        inodes[path] = info.st_ino
                 else:
                     # Opening a pipe or a device could block forever: it is never opened.
                     errors.append(WalkError(prefix + name, NOT_A_FILE, folder=False))
