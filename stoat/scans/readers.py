@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from stoat.library.allocator import keep_freed_memory
 from stoat.library.probe import NotAVideo, ProbeError
 from stoat.scans.steps import (
     OutOfTime,
@@ -56,6 +57,7 @@ def start_reader(overrides: dict[str, Any]) -> None:
     django.setup()
     # A reader is one of the processes the person asked for: it decodes on one core.
     decoder_threads.set(1)
+    keep_freed_memory()  # forked readers have it from their parent already; spawned ones not
 
 
 def ready() -> int:

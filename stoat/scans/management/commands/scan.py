@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from stoat.library.allocator import keep_freed_memory
 from stoat.scans import services
 from stoat.scans.models import Job, Status
 from stoat.scans.paths import InvalidPath, PathNotAllowed
@@ -78,6 +79,8 @@ class Command(BaseCommand):
             nonlocal interrupted
             interrupted = True
 
+        # For the files read here, and in the readers it forks.
+        keep_freed_memory()
         previous = signal.signal(signal.SIGINT, on_interrupt)
         last_line = 0.0
         # A log file or a pipe gets one line per update, not carriage returns run together.
