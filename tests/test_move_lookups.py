@@ -12,6 +12,7 @@ import pytest
 
 from stoat.library.models import Video, path_key
 from stoat.scans import lifecycle
+from stoat.scans.arrivals import WalkedInodes
 from stoat.scans.models import Job, Status
 from stoat.scans.reconcile import LISTED_FROM, Listings, look
 from stoat.scans.runner import run_here
@@ -70,7 +71,7 @@ def test_the_walk_gives_each_files_inode_as_a_stat_does(library_dir: Path) -> No
     (library_dir / "b").mkdir()
     link = library_dir / "b" / "y.mp4"
     link.symlink_to(clip)
-    inodes: dict[str, int] = {}
+    inodes: list[int] = []
 
     found = [
         file[0]
@@ -78,9 +79,14 @@ def test_the_walk_gives_each_files_inode_as_a_stat_does(library_dir: Path) -> No
         for file in files
     ]
 
-    assert sorted(found) == sorted(inodes) == [str(clip), str(link)]
-    # A link's inode is its target's, as the file a reader opens.
-    assert inodes == {str(clip): clip.stat().st_ino, str(link): clip.stat().st_ino}
+    assert found == [str(clip), str(link)]
+    # In the order of the files; a link's inode is its target's, as the file a reader opens.
+    assert inodes == [clip.stat().st_ino, clip.stat().st_ino]
+    assert (
+        WalkedInodes([(path, 0, 0) for path in found], inodes).get(str(link)) == clip.stat().st_ino
+    )
+    # Out of step with the files, it knows none: each then gets a stat of its own.
+    assert WalkedInodes([(str(clip), 0, 0)], inodes).get(str(clip)) is None
 
 
 def test_a_listing_tells_gone_from_present_in_each_kind_of_folder(tmp_path: Path) -> None:

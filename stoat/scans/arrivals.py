@@ -12,7 +12,7 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from django.conf import settings
@@ -24,6 +24,7 @@ from stoat.scans import reconcile
 from stoat.scans.reconcile import Arrival
 from stoat.scans.rows import select_in
 from stoat.scans.steps import OutOfTime
+from stoat.scans.walker import FileStat
 
 if TYPE_CHECKING:
     from stoat.scans.scanner import ReadItem, Scanner
@@ -121,6 +122,24 @@ def sort_out(
     return to_read
 
 
+class WalkedInodes:
+    """The walk's inode of each file (a list in the walk's order), indexed by path only if a
+    rename is looked for: an unchanged rescan never pays for the index."""
+
+    def __init__(self, entries: Sequence[FileStat], inodes: Sequence[int]) -> None:
+        self.entries = entries
+        self.inodes = inodes
+        self.by_path: dict[str, int] | None = None
+
+    def get(self, path: str) -> int | None:
+        if self.by_path is None:
+            # Out of step (never expected): every file then gets a stat of its own.
+            aligned = len(self.entries) == len(self.inodes)
+            paths = [entry[0] for entry in self.entries] if aligned else []
+            self.by_path = dict(zip(paths, self.inodes[: len(paths)], strict=True))
+        return self.by_path.get(path)
+
+
 class Renamed(NamedTuple):
     to_read: list[ReadItem]  # the files still to read
     aside: list[Arrival]  # the files set aside
@@ -131,15 +150,15 @@ def renamed(
     items: Sequence[ReadItem],
     stop: Callable[[], bool] | None = None,
     gone: Collection[str] = frozenset(),
-    inodes: Mapping[str, int] | None = None,
+    inode_of: Callable[[str], int | None] | None = None,
 ) -> Renamed:
     """Files a rename moved, set aside without reading a byte: the same inode, size and mtime
     as a fingerprinted video that left its path (a rename keeps all three), so that video's
     fingerprint is theirs. Once `stop` says stop, the files not yet looked at are all still to
     read (a stopped scan reads none). `gone`: stored paths the walk did not find (no stat).
-    `inodes`: the walk's inode of each file by path; a file it lacks costs a stat (on a network
-    share, a round trip each)."""
-    walked = inodes if inodes is not None else {}
+    `inode_of`: the walk's inode of a file; a file it lacks costs a stat (on a network share,
+    a round trip each)."""
+    walked = inode_of if inode_of is not None else lambda path: None
     if not settings.STOAT_FINGERPRINTS or not items:
         return Renamed(list(items), [], set())
     stopped = stop if stop is not None else lambda: False
@@ -167,7 +186,7 @@ def renamed(
             if stopped():
                 return Renamed(rest + list(items[index:]), aside, sources)
             try:
-                found = walked.get(item.path)
+                found = walked(item.path)
                 inode = storable_inode(os.stat(item.path).st_ino if found is None else found)
             except OSError:
                 inode = None

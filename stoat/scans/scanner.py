@@ -174,8 +174,8 @@ class Scanner:
         # Settling: the files set aside were gone through already, so no stop leaves them unread.
         self.keeping = False
         self.files_read = 0
-        # Each found file's inode, from the walk's own stat, until the plan is made.
-        self.inodes: dict[str, int] = {}
+        # Each found file's inode in the walk's order, from its own stat, until the plan is made.
+        self.inodes: list[int] = []
 
     # -- checks -------------------------------------------------------------------------------
     def should_stop(self) -> bool:
@@ -271,9 +271,12 @@ class Scanner:
         ]
         # Renamed files are set aside without a byte read; the rest may still be moves.
         to_read, renamed, sources = arrivals.renamed(
-            to_read, self.should_stop_soon, set(changes.gone), self.inodes
+            to_read,
+            self.should_stop_soon,
+            set(changes.gone),
+            arrivals.WalkedInodes(entries, self.inodes).get,
         )
-        self.inodes = {}
+        self.inodes = []
         self.buffer.arrivals.extend(renamed)
         # The videos they match are left as they are: reconcile moves them, or marks them
         # missing then (a row marked missing and back costs every present-only index twice).

@@ -105,7 +105,7 @@ def walk_chunks(
     extensions: Iterable[str],
     allowed_roots: Iterable[str] = (),
     skip_system: bool = False,
-    inodes: dict[str, int] | None = None,
+    inodes: list[int] | None = None,
 ) -> Iterator[tuple[list[FileStat], list[WalkError]]]:
     """Yield the regular video files under `root` (path, size, mtime_ns) and the errors of the
     places that can't be read, a folder (or CHUNK of a large one) at a time: the folder's files
@@ -116,8 +116,8 @@ def walk_chunks(
     Symbolic links are followed only when they resolve inside the allowed roots (or inside `root`
     when none are set), and each folder is entered once, so a link loop ends the descent.
 
-    `inodes`, when given, gets each file's inode by path (from the stat the walk makes anyway):
-    the plan then tells renamed files apart without a second stat of each.
+    `inodes`, when given, gets each file's inode in the order the files come (from the stat the
+    walk makes anyway): the plan then tells renamed files apart without a second stat of each.
     """
     exts = frozenset(e.lower() for e in extensions)
     real_root = os.path.realpath(root)
@@ -127,6 +127,8 @@ def walk_chunks(
         yield [], [WalkError(root, "folder is outside the folders stoat may scan")]
         return
     seen_dirs: set[tuple[int, int]] = set()
+    # Bound once: this runs once per file.
+    add_inode = (inodes if inodes is not None else []).append
     try:
         st = os.stat(real_root)
     except OSError as error:
@@ -168,10 +170,8 @@ def walk_chunks(
                             continue  # `._clip.mp4`: a Mac's resource fork, not a video
                         info = entry.stat(follow_symlinks=False)
                         if stat.S_ISREG(info.st_mode):
-                            path = prefix + name
-                            files.append((path, info.st_size, info.st_mtime_ns))
-                            if inodes is not None:
-                                inodes[path] = info.st_ino
+                            files.append((prefix + name, info.st_size, info.st_mtime_ns))
+                            add_inode(info.st_ino)
                             if len(files) == CHUNK:
                                 yield files, errors
                                 files, errors = [], []
@@ -204,10 +204,8 @@ def walk_chunks(
                 elif not video:
                     continue
                 elif stat.S_ISREG(info.st_mode):
-                    path = prefix + name
-                    files.append((path, info.st_size, info.st_mtime_ns))
-                    if inodes is not None:
-                        inodes[path] = info.st_ino
+                    files.append((prefix + name, info.st_size, info.st_mtime_ns))
+                    add_inode(info.st_ino)
                 else:
                     # Opening a pipe or a device could block forever: it is never opened.
                     errors.append(WalkError(prefix + name, NOT_A_FILE, folder=False))
