@@ -28,8 +28,6 @@ from stoat.scans.rows import select_in
 if TYPE_CHECKING:
     from stoat.scans.reconcile import Arrival, Candidate
 
-CHUNK = 500
-
 
 class Row(NamedTuple):
     """What a move needs of the video's row (plain values: a moved folder has thousands)."""
