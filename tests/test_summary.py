@@ -233,3 +233,51 @@ def test_postgresql_writers_never_wait_for_one_another_on_the_marks() -> None:
         other.join()
     assert numbers(library_stats(UNFILTERED)) == as_read_now()
     assert Video.objects.get(pk=rows[1].pk).size == rows[1].size + 300
+
+
+def marks() -> tuple[tuple[int, ...], ...]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {summary.TABLE} ORDER BY id")
+        return tuple(cursor.fetchall())
+
+
+def test_a_bulk_write_marks_the_library_once_when_it_ends_and_is_seen_at_once() -> None:
+    rows = make_library()
+    library_stats(UNFILTERED)
+    before = marks()
+
+    with transaction.atomic(), summary.one_mark():
+        Video.objects.filter(pk__in=[v.pk for v in rows[:10]]).update(size=F("size") + 1)
+        Video.objects.filter(pk=rows[10].pk).delete()
+        if connection.vendor == "sqlite":
+            assert marks() == ((1, before[0][1], 1),)  # no row's trigger wrote the mark
+    after = marks()
+
+    assert after != before
+    if connection.vendor == "sqlite":
+        assert after[0][2] == 0  # put down: every later write is marked by its trigger again
+    assert numbers(library_stats(UNFILTERED)) == as_read_now()
+    Video.objects.filter(pk=rows[11].pk).update(size=10**13)
+    assert numbers(library_stats(UNFILTERED)) == as_read_now()
+
+
+def test_a_bulk_write_that_fails_leaves_the_marks_as_they_were() -> None:
+    rows = make_library()
+    before = marks()
+
+    with pytest.raises(ZeroDivisionError), transaction.atomic(), summary.one_mark():
+        Video.objects.filter(pk=rows[0].pk).update(size=1)
+        _ = 1 / 0
+
+    assert marks() == before
+    library_stats(UNFILTERED)
+    Video.objects.filter(pk=rows[1].pk).update(size=10**13)
+    assert numbers(library_stats(UNFILTERED)) == as_read_now()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_write_outside_a_transaction_is_refused_on_sqlite() -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL marks once a statement: there is nothing to hold up")
+    with pytest.raises(RuntimeError, match="needs a transaction"), summary.one_mark():
+        pass

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from stoat.library import summary
 from stoat.library.models import Video, display_path, path_key
 from stoat.scans.rows import select_in
 from stoat.scans.store import chunks
@@ -125,7 +126,7 @@ def record(changes: Changes, job_id: int) -> None:
     if not changes.came_back and not changes.gone:
         return
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), summary.one_mark():
         for chunk in chunks(sorted(changes.came_back), CHUNK):
             Video.objects.filter(path_key__in=chunk).update(missing=False, updated_at=now)
         for chunk in chunks(changes.gone, CHUNK):

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from stoat.library import summary
 from stoat.library.models import Video, VideoMove, display_path, name_key, path_key
 from stoat.library.thumbnails import thumbnail_name
 from stoat.scans import lifecycle
@@ -62,7 +63,7 @@ def apply_moves(job: Job, moves: Sequence[tuple[Arrival, Candidate]]) -> int:
     table = quote(Video._meta.db_table)
     renaming: Renaming | None = None
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic(), summary.one_mark(), connection.cursor() as cursor:
             displaced = displace(cursor, job, sorted(targets), wanted)
             rows = locked_rows(wanted)
             # A row whose path another row takes first steps aside, so a swap never meets the

@@ -20,6 +20,7 @@ from functools import cached_property
 
 from django.db import transaction
 
+from stoat.library import summary
 from stoat.library.models import Video, display_path, path_key
 from stoat.library.services import FileNotDeletable, real_path
 from stoat.scans import lifecycle
@@ -303,7 +304,7 @@ def left_behind(job: Job, candidates: Iterable[Candidate], taken: Collection[int
     )
     if not keys:
         return 0
-    with transaction.atomic():
+    with transaction.atomic(), summary.one_mark():
         marked = sum(
             # Only where the decision saw it: another scan may have moved it meanwhile.
             Video.objects.filter(path_key__in=keys[start : start + 500], missing=False).update(

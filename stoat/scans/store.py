@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 
+from stoat.library import summary
 from stoat.library.models import Video, display_path
 from stoat.scans import batches, lifecycle
 from stoat.scans.batches import Claim
@@ -88,12 +89,13 @@ class Buffer:
                 # Rows locked in one global order: two scans upserting the same files on
                 # PostgreSQL wait for each other instead of deadlocking.
                 self.videos.sort(key=lambda video: video.path_key)
-                Video.objects.bulk_create(
-                    self.videos,
-                    update_conflicts=True,
-                    unique_fields=["path_key"],
-                    update_fields=VIDEO_UPDATE_FIELDS,
-                )
+                with summary.one_mark():
+                    Video.objects.bulk_create(
+                        self.videos,
+                        update_conflicts=True,
+                        unique_fields=["path_key"],
+                        update_fields=VIDEO_UPDATE_FIELDS,
+                    )
             if self.errors:
                 ScanError.objects.bulk_create(self.errors)
             if self.skipped:
