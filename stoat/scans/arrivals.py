@@ -12,6 +12,7 @@ import functools
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -21,7 +22,7 @@ from stoat.library.fingerprint import Fingerprint
 from stoat.library.models import path_key, storable_inode
 from stoat.library.probe import ProbeError, check_regular_file
 from stoat.scans import reconcile
-from stoat.scans.reconcile import Arrival
+from stoat.scans.reconcile import Arrival, Candidate
 from stoat.scans.rows import select_in
 from stoat.scans.steps import OutOfTime
 from stoat.scans.walker import FileStat
@@ -140,10 +141,24 @@ class WalkedInodes:
         return self.by_path.get(path)
 
 
+class Stored(NamedTuple):
+    """A fingerprinted video a renamed file may be."""
+
+    id: int
+    path: str
+    path_key: str
+    size: int
+    mtime_ns: int
+    inode: int
+    fingerprint: str
+
+
 class Renamed(NamedTuple):
     to_read: list[ReadItem]  # the files still to read
-    aside: list[Arrival]  # the files set aside
-    sources: set[str]  # the stored paths of the videos they match
+    aside: list[Arrival]  # the files set aside, for reconcile
+    sources: set[str]  # the stored paths of the videos they match (direct moves' included)
+    # Renames no other file can take from them, to apply at once (see `settled`).
+    direct: list[tuple[Arrival, Candidate]] = []
 
 
 def renamed(
@@ -164,19 +179,23 @@ def renamed(
     stopped = stop if stop is not None else lambda: False
     stamps = {(item.size, item.mtime_ns) for item in items}
     sizes = sorted({size for size, _ in stamps})
-    known: dict[tuple[int, int, int], tuple[str, str, str]] = {}
-    fields = ("path", "path_key", "size", "mtime_ns", "inode", "fingerprint")
-    rows = select_in(fields, "size", sizes, "inode IS NOT NULL AND fingerprint <> ''")
-    for count, (path, key, size, mtime_ns, stored_inode, fp) in enumerate(rows):
+    known: dict[tuple[int, int, int], Stored] = {}
+    # Stamps two videos share: neither is known for sure to be the file that has it.
+    shared: set[tuple[int, int, int]] = set()
+    rows = select_in(Stored._fields, "size", sizes, "inode IS NOT NULL AND fingerprint <> ''")
+    for count, row in enumerate(rows):
         if count % CHUNK == 0 and stopped():
             return Renamed(list(items), [], set())
-        if (size, mtime_ns) in stamps:
-            known[(size, mtime_ns, stored_inode)] = (path, key, fp)
+        stored = Stored(*row)
+        if (stored.size, stored.mtime_ns) in stamps:
+            stamp = (stored.size, stored.mtime_ns, stored.inode)
+            if stamp in known:
+                shared.add(stamp)
+            known[stamp] = stored
     if not known:
         return Renamed(list(items), [], set())
     rest: list[ReadItem] = []
-    aside: list[Arrival] = []
-    sources: set[str] = set()
+    found: list[tuple[Arrival, Stored]] = []
     # Only a file whose size and mtime some such video has costs a stat.
     candidates = {(size, mtime_ns) for size, mtime_ns, _ in known}
     for index, item in enumerate(items):
@@ -184,21 +203,56 @@ def renamed(
         inode: int | None = None
         if (item.size, item.mtime_ns) in candidates:
             if stopped():
-                return Renamed(rest + list(items[index:]), aside, sources)
+                aside = [arrival for arrival, _ in found]
+                return Renamed(rest + list(items[index:]), aside, {s.path for _, s in found})
             try:
-                found = walked(item.path)
-                inode = storable_inode(os.stat(item.path).st_ino if found is None else found)
+                seen = walked(item.path)
+                inode = storable_inode(os.stat(item.path).st_ino if seen is None else seen)
             except OSError:
                 inode = None
             if inode is not None:
                 match = known.get((item.size, item.mtime_ns, inode))
-        if match is None or match[1] == path_key(item.path):
+        if match is None or match.path_key == path_key(item.path):
             rest.append(item)
-        elif match[0] in gone or reconcile.has_left(match[0], match[1], item.size, item.mtime_ns):
-            aside.append(
-                Arrival(item.path, item.size, item.mtime_ns, inode, match[2], item.existing)
+        elif match.path in gone or reconcile.has_left(
+            match.path, match.path_key, item.size, item.mtime_ns
+        ):
+            arrival = Arrival(
+                item.path, item.size, item.mtime_ns, inode, match.fingerprint, item.existing
             )
-            sources.add(match[0])
+            found.append((arrival, match))
         else:
             rest.append(item)
-    return Renamed(rest, aside, sources)
+    direct, aside = settled(found, shared, gone)
+    return Renamed(rest, aside, {stored.path for _, stored in found}, direct)
+
+
+def settled(
+    found: Sequence[tuple[Arrival, Stored]],
+    shared: Collection[tuple[int, int, int]],
+    gone: Collection[str],
+) -> tuple[list[tuple[Arrival, Candidate]], list[Arrival]]:
+    """The renamed files whose move is certain already, and those reconcile must weigh.
+
+    A file that kept its name, whose (size, mtime, inode) one video alone has, and that is the
+    only file found with it, is that video's best match whatever else the scan reads: the rule
+    ranks the same name first, then the same inode, then the closest mtime, and no other file or
+    video can equal it on all three. A moved folder is thousands of these, decided without a
+    round trip through `ScanArrival`. A swap, a rename to another name or a hard link waits for
+    reconcile, where every candidate of the scan is weighed at once.
+    """
+    files_per_video = Counter(stored.id for _, stored in found)
+    direct: list[tuple[Arrival, Candidate]] = []
+    aside: list[Arrival] = []
+    for arrival, stored in found:
+        stamp = (stored.size, stored.mtime_ns, stored.inode)
+        if (
+            files_per_video[stored.id] == 1
+            and stamp not in shared
+            and arrival.name == os.path.basename(stored.path)
+        ):
+            candidate = Candidate(*stored, vacated=True, gone=stored.path in gone)
+            direct.append((arrival, candidate))
+        else:
+            aside.append(arrival)
+    return direct, aside

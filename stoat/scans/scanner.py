@@ -30,6 +30,7 @@ from stoat.library.probe import (
 )
 from stoat.library.thumbnails import thumbnail_name, write_thumbnail
 from stoat.scans import arrivals, batches, compare, lifecycle, parallel, reconcile
+from stoat.scans import moves as moves_
 from stoat.scans.batches import BatchLost, Claim
 from stoat.scans.maybe_moved import mark_maybe_moved
 from stoat.scans.models import Job, Phase, Status
@@ -70,7 +71,7 @@ class Plan:
     to_read: list[ReadItem]
     unchanged: int
     missing: int
-    set_aside: int = 0  # renamed files found by inode, for reconcile
+    set_aside: int = 0  # renamed files found by inode: moved now, or set aside for reconcile
 
 
 def video_row(
@@ -270,13 +271,16 @@ class Scanner:
             for (path, size, mtime_ns), existing in changes.to_read
         ]
         # Renamed files are set aside without a byte read; the rest may still be moves.
-        to_read, renamed, sources = arrivals.renamed(
+        to_read, renamed, sources, direct = arrivals.renamed(
             to_read,
             self.should_stop_soon,
             set(changes.gone),
             arrivals.WalkedInodes(entries, self.inodes).get,
         )
         self.inodes = []
+        if direct:
+            # Certain already (arrivals.settled): a moved folder is moved here, in one go.
+            moves_.apply_moves(job, direct)
         self.buffer.arrivals.extend(renamed)
         # The videos they match are left as they are: reconcile moves them, or marks them
         # missing then (a row marked missing and back costs every present-only index twice).
@@ -286,7 +290,7 @@ class Scanner:
             to_read=mark_maybe_moved(to_read, self.should_stop_soon),
             unchanged=changes.unchanged,
             missing=len(changes.gone),
-            set_aside=len(renamed),
+            set_aside=len(renamed) + len(direct),
         )
 
     def record_plan(self, plan: Plan) -> None:
