@@ -14,6 +14,7 @@ class ScansConfig(AppConfig):
         from django_q.signals import post_spawn
 
         from stoat.library.allocator import keep_freed_memory_in_worker
+        from stoat.library.collector import freeze_loaded_in_worker
         from stoat.scans.priority import lower_worker_priority
         from stoat.scans.tasks import hand_back_on_start, schedule_reaper
 
@@ -21,3 +22,4 @@ class ScansConfig(AppConfig):
         post_spawn.connect(lower_worker_priority, dispatch_uid="stoat-worker-priority")
         post_spawn.connect(hand_back_on_start, dispatch_uid="stoat-hand-back-on-start")
         post_spawn.connect(keep_freed_memory_in_worker, dispatch_uid="stoat-keep-freed-memory")
+        post_spawn.connect(freeze_loaded_in_worker, dispatch_uid="stoat-freeze-loaded")

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from stoat.library.allocator import keep_freed_memory
+from stoat.library.collector import freeze_loaded
 from stoat.scans import services
 from stoat.scans.models import Job, Status
 from stoat.scans.paths import InvalidPath, PathNotAllowed
@@ -81,6 +82,7 @@ class Command(BaseCommand):
 
         # For the files read here, and in the readers it forks.
         keep_freed_memory()
+        freeze_loaded()
         previous = signal.signal(signal.SIGINT, on_interrupt)
         last_line = 0.0
         # A log file or a pipe gets one line per update, not carriage returns run together.
