@@ -281,3 +281,41 @@ def test_a_bulk_write_outside_a_transaction_is_refused_on_sqlite() -> None:
         pytest.skip("PostgreSQL marks once a statement: there is nothing to hold up")
     with pytest.raises(RuntimeError, match="needs a transaction"), summary.one_mark():
         pass
+
+
+OLD_SQLITE_TRIGGER = (
+    "CREATE TRIGGER {name} AFTER {event} ON library_video "
+    f"BEGIN UPDATE {summary.TABLE} SET token = random(); END"
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_library_marked_before_bulk_writes_gains_the_flag_and_the_triggers_that_read_it() -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("the flag is SQLite's: PostgreSQL marks once a statement")
+    with connection.cursor() as cursor:
+        # As migration 0013 left the marks before 0014: no flag, triggers that never skip.
+        for statement in summary.SQLITE_DROP_TRIGGERS:
+            cursor.execute(statement)
+        cursor.execute(f"ALTER TABLE {summary.TABLE} DROP COLUMN bulk")
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            name = f"{summary.TRIGGER}_{event.lower()}"
+            cursor.execute(OLD_SQLITE_TRIGGER.format(name=name, event=event))
+
+    with connection.schema_editor() as editor:
+        summary.add_bulk_flag(None, editor)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'library_video'"
+        )
+        triggers = [sql for (sql,) in cursor.fetchall()]
+    assert len(triggers) == 3
+    assert all("WHEN (SELECT bulk" in sql for sql in triggers)
+    rows = make_library()
+    before = marks()
+    with transaction.atomic(), summary.one_mark():
+        Video.objects.filter(pk=rows[0].pk).update(size=1)
+        assert marks()[0][1:] == (before[0][1], 1)
+    assert marks()[0][1:] != (before[0][1], 0)
+    assert marks()[0][2] == 0
