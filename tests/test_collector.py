@@ -32,7 +32,8 @@ def test_what_is_loaded_is_frozen_and_what_is_garbage_is_collected_first(unfroze
 
     frozen = freeze_loaded()
 
-    assert frozen == gc.get_freeze_count() > 1000
+    # Counted as it was frozen: an object frozen may be freed by its reference count since.
+    assert frozen > 1000 and gc.get_freeze_count() > 1000
     # The cycle nobody held was freed, not frozen for the life of the process.
     assert gone() is None
     assert kept.other is kept
