@@ -24,7 +24,7 @@ from stoat.library.models import Video, VideoMove, display_path, name_key, path_
 from stoat.library.thumbnails import thumbnail_name
 from stoat.scans import lifecycle
 from stoat.scans.models import Job
-from stoat.scans.rows import select_in
+from stoat.scans.rows import insert_many, select_in, update_by_id
 
 if TYPE_CHECKING:
     from stoat.scans.reconcile import Arrival, Candidate
@@ -46,10 +46,6 @@ def unique_key(kind: str, video_id: int) -> str:
     return path_key(f"\0{kind}:{video_id}")
 
 
-def quote(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
 def apply_moves(job: Job, moves: Sequence[tuple[Arrival, Candidate]]) -> int:
     """Give each moved video its new path; a video whose path another one takes leaves it."""
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
@@ -60,7 +56,6 @@ def apply_moves(job: Job, moves: Sequence[tuple[Arrival, Candidate]]) -> int:
     history: list[tuple[Any, ...]] = []
     # Rows by the columns their move changes: one statement for each such set.
     changes: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
-    table = quote(Video._meta.db_table)
     renaming: Renaming | None = None
     try:
         with transaction.atomic(), summary.one_mark(), connection.cursor() as cursor:
@@ -71,7 +66,7 @@ def apply_moves(job: Job, moves: Sequence[tuple[Arrival, Candidate]]) -> int:
             aside = [
                 (unique_key("moving", v.pk), v.pk) for v in rows.values() if v.path_key in targets
             ]
-            cursor.executemany(f"UPDATE {table} SET path_key = %s WHERE id = %s", aside)
+            update_by_id(cursor, Video, ["path_key"], aside)
             for key, (arrival, candidate) in sorted(targets.items()):
                 video = rows.get(candidate.id)
                 if video is None:
@@ -112,11 +107,11 @@ def apply_moves(job: Job, moves: Sequence[tuple[Arrival, Candidate]]) -> int:
             for names, params in changes.items():
                 # In the table's order (by id): neighbouring rows share pages.
                 params.sort(key=itemgetter(-1))
-                assignments = ", ".join(f"{quote(name)} = %s" for name in names)
-                cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", params)
-            cursor.executemany(
-                f"INSERT INTO {quote(VideoMove._meta.db_table)}"
-                " (video_id, from_path, to_path, moved_at, job_id) VALUES (%s, %s, %s, %s, %s)",
+                update_by_id(cursor, Video, names, params)
+            insert_many(
+                cursor,
+                VideoMove,
+                ["video_id", "from_path", "to_path", "moved_at", "job_id"],
                 history,
             )
             lifecycle.progress(job.pk, moved=moved, missing=displaced - back_from_missing)
@@ -133,9 +128,10 @@ def displace(cursor: Any, job: Job, keys: Sequence[str], wanted: dict[int, str])
     """Rows on the arrivals' paths that do not move themselves: their content left for good,
     so they step off the path and are missing. Returns how many."""
     ids = [pk for (pk,) in select_in(("id",), "path_key", keys) if pk not in wanted]
-    cursor.executemany(
-        f"UPDATE {quote(Video._meta.db_table)} SET path_key = %s, missing = %s,"
-        " missing_job_id = %s WHERE id = %s",
+    update_by_id(
+        cursor,
+        Video,
+        ["path_key", "missing", "missing_job_id"],
         [(unique_key("replaced", pk), True, job.pk, pk) for pk in ids],
     )
     return len(ids)
