@@ -11,6 +11,10 @@ from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, R
 # Fetches the browser itself abandons: its icon when the page moves on, a player's range
 # request when it seeks elsewhere, a grid thumbnail when a filter redraws the grid.
 CUT_SHORT_BY_THE_BROWSER = ("/favicon.svg", "/stream", "/thumbnail.jpg")
+# What htmx logs as errors when the page abandons one of its own requests on purpose (a poll on
+# its way when Cancel is pressed, `hx-sync`): the abort, and the end of the request it cut. A
+# request that really failed is caught apart from these: its status, or its failed load.
+HTMX_ABANDONED = ("htmx:sendAbort", "htmx:afterRequest")
 
 
 class Recorder:
@@ -42,7 +46,7 @@ class Recorder:
         self.problems.append(f"JavaScript error: {error.error}")
 
     def on_console(self, message: ConsoleMessage) -> None:
-        if message.type != "error":
+        if message.type != "error" or message.text.startswith(HTMX_ABANDONED):
             return
         # Chromium logs every 4xx/5xx load as a console error; an expected one is not a problem.
         status = re.search(r"status of (\d{3})", message.text)
@@ -53,7 +57,9 @@ class Recorder:
 
     def on_request_failed(self, request: Request) -> None:
         path = urlsplit(request.url).path
-        if path.endswith(CUT_SHORT_BY_THE_BROWSER) and request.failure == "net::ERR_ABORTED":
+        if request.failure == "net::ERR_ABORTED" and (
+            path.endswith(CUT_SHORT_BY_THE_BROWSER) or is_htmx_read(request)
+        ):
             return
         self.problems.append(f"failed request: {request.method} {request.url}: {request.failure}")
 
@@ -73,3 +79,8 @@ class Recorder:
         path = folder / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
+
+
+def is_htmx_read(request: Request) -> bool:
+    """A GET htmx sent (a poll, a filter): the page may abandon it for a newer request."""
+    return request.method == "GET" and request.headers.get("hx-request") == "true"
