@@ -158,7 +158,7 @@ class Renamed(NamedTuple):
     aside: list[Arrival]  # the files set aside, for reconcile
     sources: set[str]  # the stored paths of the videos they match (direct moves' included)
     # Renames no other file can take from them, to apply at once (see `settled`).
-    direct: list[tuple[Arrival, Candidate]] = []
+    direct: Sequence[tuple[Arrival, Candidate]] = ()
 
 
 def renamed(
