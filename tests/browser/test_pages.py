@@ -236,6 +236,23 @@ def test_every_page_at_both_widths_with_a_scan_read_again_and_its_missing_files(
     pager = page.get_by_role("navigation", name="Pages")
     expect(pager.get_by_role("link", name="Page 2")).to_be_visible()
     shoot(page, "library")
+    # 18: each range's name, from and to boxes share a row; on a phone, from and to still do,
+    # inside the fieldset.
+    ranges = (
+        ("min_duration", "max_duration"),
+        ("min_size", "max_size"),
+        ("added_after", "added_before"),
+    )
+    for low, high in ranges:
+        assert same_row(page, f"label[for={low}]", f"#{low}", f"label[for={high}]", f"#{high}")
+    page.set_viewport_size(PHONE)
+    box = page.locator("fieldset.ranges").bounding_box()
+    assert box is not None
+    for low, high in ranges:
+        assert same_row(page, f"#{low}", f"label[for={high}]", f"#{high}"), low
+        right = page.locator(f"#{high}").bounding_box()
+        assert right is not None and right["x"] + right["width"] <= box["x"] + box["width"], high
+    page.set_viewport_size(DESKTOP)
     pager.get_by_label("Go to page").fill("2")
     pager.get_by_role("button", name="Go").click()
     expect(pager).to_contain_text("Page 2 of 2")
