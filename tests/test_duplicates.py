@@ -90,6 +90,27 @@ def test_a_copy_shows_on_both_videos_and_in_the_duplicates_list(
     assert "Probably identical" in listing_page and str(library_dir / "b.mp4") in listing_page
 
 
+def test_a_video_page_lists_its_copies_by_path_and_says_how_many_more_there_are(
+    library_dir: Path, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("stoat.library.copies.COPIES_SHOWN", 2)
+    original = padded_clip(library_dir / "m.mp4")
+    for name in ("z1.mp4", "z2.mp4"):
+        shutil.copyfile(original, library_dir / name)
+    scan(library_dir)
+    # Found by a later scan, so their ids come after the z copies' ids.
+    shutil.copyfile(original, library_dir / "a1.mp4")
+    scan(library_dir)
+    m = Video.objects.get(filename="m.mp4")
+
+    page = client.get(f"/videos/{m.pk}/").content.decode()
+
+    listed = [name for name in ("a1.mp4", "z1.mp4", "z2.mp4") if str(library_dir / name) in page]
+    assert listed == ["a1.mp4", "z1.mp4"]
+    assert page.index(str(library_dir / "a1.mp4")) < page.index(str(library_dir / "z1.mp4"))
+    assert "And 1 more:" in page
+
+
 def test_groups_are_listed_largest_waste_first(library_dir: Path, client: Client) -> None:
     small = padded_clip(library_dir / "small.mp4", seed=1)
     shutil.copyfile(small, library_dir / "small copy.mp4")

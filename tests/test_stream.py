@@ -189,6 +189,9 @@ def test_the_video_page_plays_what_browsers_play_and_offers_the_rest(
 ) -> None:
     page = client.get(reverse("library:video", args=[video.pk])).content.decode()
     assert f'<source src="{url(video, PAGE)}" type="video/webm">' in page
+    # The player's poster is the thumbnail: the page does not show that picture twice.
+    thumbnail = reverse("library:thumbnail", args=[video.pk])
+    assert page.count(f'"{thumbnail}"') == 1
 
     make_clip(library_dir / "other.mkv", video_codec="hevc")
     scan(library_dir)
@@ -196,4 +199,5 @@ def test_the_video_page_plays_what_browsers_play_and_offers_the_rest(
     page = client.get(reverse("library:video", args=[other.pk])).content.decode()
     assert "<video" not in page
     assert "Browsers cannot play this file" in page
+    assert f'<img class="large" src="{reverse("library:thumbnail", args=[other.pk])}"' in page
     assert f'href="{url(other, PAGE)}?download=1"' in page

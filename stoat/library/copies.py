@@ -41,6 +41,10 @@ def duplicates(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "library/duplicates.html", context)
 
 
+# Copies listed on a video's page; the Duplicates view has them all.
+COPIES_SHOWN = 20
+
+
 def render_video(
     request: HtmxHttpRequest, video: Video, *, status: int = 200, error: str = ""
 ) -> HttpResponse:
@@ -52,8 +56,10 @@ def render_video(
         "media_type": content_type(video),
         # Each copy with whether every byte of both files was found equal.
         "copies": [
-            (c, bool(video.content_hash) and c.content_hash == video.content_hash) for c in copies
+            (c, bool(video.content_hash) and c.content_hash == video.content_hash)
+            for c in copies[:COPIES_SHOWN]
         ],
+        "more_copies": max(0, len(copies) - COPIES_SHOWN),
         "unchecked": any(not v.content_hash for v in [video, *copies]),
         "moves": list(video.moves.all()[:20]),
         "error": error,

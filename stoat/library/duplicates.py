@@ -80,7 +80,7 @@ def copies_of(video: Video) -> list[Video]:
         Video.objects.present()
         .filter(size=video.size, fingerprint=video.fingerprint)
         .exclude(pk=video.pk)
-        .order_by("pk")
+        .order_by("path", "pk")
     )
 
 

@@ -190,3 +190,29 @@ def horizontal_overflow(page: Page) -> int:
         int,
         page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth"),
     )
+
+
+# WCAG 2's contrast of two sRGB colours given as computed `rgb()`/`rgba()` strings.
+CONTRAST_JS = """() => {
+  const channels = (text) => text.match(/[\\d.]+/g).map(Number);
+  const luminance = ([r, g, b]) => {
+    const linear = (c) => (c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+  };
+  return [...document.querySelectorAll('button')].filter((el) => el.offsetParent !== null)
+    .map((el) => {
+      const style = getComputedStyle(el);
+      const back = channels(style.backgroundColor);
+      if (back.length === 4 && back[3] === 0) return null;  // no fill of its own: a link look
+      const [light, dark] = [luminance(channels(style.color)), luminance(back)]
+        .sort((a, b) => b - a);
+      return {button: el.textContent.trim(), ratio: (light + 0.05) / (dark + 0.05)};
+    })
+    .filter((found) => found !== null);
+}"""
+
+
+def button_contrasts(page: Page) -> dict[str, float]:
+    """Each visible filled button's text against its own fill, as WCAG 2's contrast ratio."""
+    found = cast(list[dict[str, Any]], page.evaluate(CONTRAST_JS))
+    return {item["button"]: round(float(item["ratio"]), 2) for item in found}

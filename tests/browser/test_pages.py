@@ -18,6 +18,7 @@ from tests.browser.recorder import Recorder
 from tests.browser.server import PASSWORD, USERNAME, StoatServer
 from tests.browser.steps import (
     JobState,
+    button_contrasts,
     has_ended,
     horizontal_overflow,
     is_reading,
@@ -61,6 +62,9 @@ def shoot(page: Page, name: str, *, ours: bool = True) -> None:
             if ours:
                 assert horizontal_overflow(page) == 0, (name, label)
                 assert unlabelled_fields(page) == [], name
+                # WCAG AA for text of a button's size: 4.5:1 against its fill.
+                weak = {b: r for b, r in button_contrasts(page).items() if r < 4.5}
+                assert weak == {}, (name, scheme)
             page.screenshot(path=str(folder / f"{name}-{label}-{scheme}.png"), full_page=True)
     page.emulate_media(color_scheme="light")
     page.set_viewport_size(DESKTOP)

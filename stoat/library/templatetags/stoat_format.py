@@ -110,6 +110,20 @@ def middle(text: str, length: int = 40) -> str:
 
 
 @register.filter
+def path_end(text: str, length: int = 28) -> str:
+    """A long folder cut at its start: where it ends tells its neighbours apart, where it
+    starts (the library's root) is the same for all. Cut at a `/` when one is near."""
+    if len(text) <= length:
+        return text
+    start = len(text) - (length - 1)
+    # The slash just before the kept part counts: then no name in it is cut.
+    slash = text.find("/", start - 1)
+    if slash != -1 and slash - start < length // 2:
+        start = slash
+    return f"…{text[start:]}"
+
+
+@register.filter
 def contains(text: str, part: str) -> bool:
     return part.strip().casefold() in text.casefold()
 
