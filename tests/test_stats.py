@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from stoat.library.charts import LABEL_CHARS, path_end
 from stoat.library.filters import parse_filters
 from stoat.library.models import Video
 from stoat.library.stats import library_stats
@@ -83,6 +84,78 @@ def test_the_page_draws_well_formed_svg_charts_with_titles_and_tables(client: Cl
     assert page.count("<table") == 10
     assert "Errors in the last scan</dt><dd>3</dd>" in page
     assert "2.0 files/s" in page
+
+
+# What an SVG chart may hold: any HTML tag inside it (a <span> in a <text>) makes the browser's
+# HTML parser close the SVG there, so only the first bar is drawn and the rest spills out as text.
+SVG_TAGS = {f"{SVG}{tag}" for tag in ("svg", "title", "desc", "g", "text", "rect")}
+
+
+def test_every_chart_draws_one_bar_per_row_and_holds_only_plain_text(client: Client) -> None:
+    make_library()  # sizes and folders that differ: several bars in every chart of bytes
+    Job.objects.create(path="/srv/videos", status=Status.COMPLETE, processed=120)
+    stats = library_stats(parse_filters({}))
+
+    page = client.get(reverse("library:stats")).content.decode()
+
+    figures = [page[start : page.index("</figure>", start)] for start in find_all(page, "<figure")]
+    rows = {
+        "codec-bytes": len(stats.by_video_codec),
+        "res-bytes": len(stats.by_resolution),
+        "box-bytes": len(stats.by_container),
+        "folders": len(stats.largest_folders),
+    }
+    assert min(rows.values()) > 1
+    assert len(figures) == 9
+    assert "{#" not in page
+    bars = {}
+    for figure in figures:
+        svg = figure[figure.index("<svg") : figure.index("</svg>") + 6]
+        assert "<span" not in svg
+        root = ET.fromstring(svg)
+        assert {element.tag for element in root.iter()} <= SVG_TAGS
+        drawn = root.findall(f".//{SVG}rect[@class='bar']")
+        table = figure[figure.index("<tbody>") : figure.index("</tbody>")]
+        assert len(drawn) == table.count("<tr>") > 0
+        desc = root.find(f"{SVG}desc")
+        assert desc is not None and desc.text and "<" not in desc.text
+        bars[figure.split('id="', 1)[1].split('"', 1)[0]] = root
+    for chart_id, count in rows.items():
+        assert len(bars[chart_id].findall(f".//{SVG}rect[@class='bar']")) == count
+    # The values drawn are plain text, "1.2 GB"; the totals above keep their <span class="size">.
+    values = [
+        text.text
+        for text in bars["codec-bytes"].iter(f"{SVG}text")
+        if "value" in text.get("class", "")
+    ]
+    assert values and all(value and value.endswith("B") for value in values)
+    assert '<dd><span class="size">' in page
+
+
+def test_folder_labels_show_the_end_of_the_path_and_the_bar_the_whole_of_it(
+    client: Client,
+) -> None:
+    make_library()
+
+    page = client.get(reverse("library:stats")).content.decode()
+
+    folders = page[page.index('id="folders"') : page.index("</figure>", page.index('id="folders"'))]
+    root = ET.fromstring(folders[folders.index("<svg") : folders.index("</svg>") + 6])
+    labels = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "label"]
+    titles = [t.text or "" for t in root.iter(f"{SVG}title")][1:]
+    assert "…/2019/june" in labels
+    assert len(set(labels)) == len(labels)
+    assert any(title.startswith("/srv/videos/2019/june: ") for title in titles)
+    assert '<th scope="row">/srv/videos/2019/june</th>' in folders
+
+
+def test_a_path_is_cut_at_its_start_and_on_a_slash_where_it_can_be() -> None:
+    assert path_end("/srv/videos") == "/srv/videos"
+    assert path_end("/tmp/review-media/holiday/2022") == "…/holiday/2022"
+    assert path_end("/tmp/review-media/holiday/2023/") == "…/holiday/2023"
+    long = path_end("/media/an-extremely-long-folder-name")
+    assert long.startswith("…") and long.endswith("long-folder-name"[-(LABEL_CHARS - 1) :])
+    assert len(long) == LABEL_CHARS
 
 
 def find_all(text: str, needle: str) -> list[int]:

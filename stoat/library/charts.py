@@ -1,21 +1,45 @@
-"""Bar charts drawn as SVG on the server: each bar's geometry, a title and a text alternative."""
+"""Bar charts drawn as SVG on the server: each bar's geometry, a title and a text alternative.
+
+Everything a chart holds is plain text: HTML inside an SVG's <text> ends the SVG in the HTML parser.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 BAR_HEIGHT = 22
 GAP = 6
-LABEL_WIDTH = 150
-BAR_AREA = 330
-VALUE_WIDTH = 120
+# Narrow enough that a phone (390 px, ~350 px for the chart) shrinks its 12 px text by < 10%.
+LABEL_WIDTH = 120
+BAR_AREA = 175
+VALUE_WIDTH = 85
 WIDTH = LABEL_WIDTH + BAR_AREA + VALUE_WIDTH
+# What fits left of the bars at 12 px; the full label is in the bar's tooltip and the table.
+LABEL_CHARS = 16
+
+
+def cut_end(label: str, length: int = LABEL_CHARS) -> str:
+    return label if len(label) <= length else label[: length - 1] + "…"
+
+
+def path_end(path: str, length: int = LABEL_CHARS) -> str:
+    """The last folders of a path, which tell apart folders that share a start: …/holiday/2022."""
+    if len(path) <= length:
+        return path
+    tail = ""
+    for part in reversed(path.rstrip("/").split("/")):
+        longer = f"{part}/{tail}" if tail else part
+        if len(longer) + 2 > length:
+            break
+        tail = longer
+    return f"…/{tail}" if tail else "…" + path[-(length - 1) :]
 
 
 @dataclass(frozen=True)
 class Bar:
     label: str
+    short: str
     value: float
     text: str
     y: int
@@ -48,12 +72,24 @@ class Chart:
 
 
 def bar_chart(
-    chart_id: str, title: str, column: str, rows: Sequence[tuple[str, float, str]]
+    chart_id: str,
+    title: str,
+    column: str,
+    rows: Sequence[tuple[str, float, str]],
+    shorten: Callable[[str], str] = cut_end,
 ) -> Chart:
-    """`rows` are (label, value, the value as text); bars are scaled to the largest value."""
+    """`rows` are (label, value, the value as text), all plain text; bars are scaled to the
+    largest value, and each label is drawn as `shorten` makes it."""
     largest = max((value for _, value, _ in rows), default=0) or 1
     bars = [
-        Bar(label, value, text, GAP + index * (BAR_HEIGHT + GAP), BAR_AREA * value / largest)
+        Bar(
+            label,
+            shorten(label),
+            value,
+            text,
+            GAP + index * (BAR_HEIGHT + GAP),
+            BAR_AREA * value / largest,
+        )
         for index, (label, value, text) in enumerate(rows)
     ]
     if bars:

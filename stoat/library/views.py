@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_safe
 
 from stoat.core.http import HtmxHttpRequest
-from stoat.library.charts import Chart, bar_chart
+from stoat.library.charts import Chart, bar_chart, path_end
 from stoat.library.copies import render_video
 from stoat.library.export import FORMATS, export_stream
 from stoat.library.facets import count_facets
@@ -24,7 +24,7 @@ from stoat.library.queries import DEFAULT_SORT, SORTS, is_sort_key, library_vide
 from stoat.library.services import thumbnail_file
 from stoat.library.stats import Group, LibraryStats, library_stats
 from stoat.library.stream import stream_response
-from stoat.library.templatetags.stoat_format import rate, size
+from stoat.library.templatetags.stoat_format import rate, size_text
 from stoat.scans.forms import ScanForm
 
 VIDEOS_PER_PAGE = 48
@@ -125,9 +125,9 @@ def stats_charts(stats: LibraryStats) -> list[Chart]:
         return [(g.label, g.videos, intcomma(g.videos)) for g in groups]
 
     def sizes(groups: list[Group]) -> list[tuple[str, float, str]]:
-        return [(g.label, g.bytes, size(g.bytes)) for g in groups]
+        return [(g.label, g.bytes, size_text(g.bytes)) for g in groups]
 
-    folders = [(f.folder, f.bytes, size(f.bytes)) for f in stats.largest_folders]
+    folders = [(f.folder, f.bytes, size_text(f.bytes)) for f in stats.largest_folders]
     months = [(m.month, m.videos, intcomma(m.videos)) for m in stats.added_per_month]
     scans = [
         (f"#{s.job_id}", s.files_per_second or 0, rate(s.files_per_second))
@@ -140,7 +140,7 @@ def stats_charts(stats: LibraryStats) -> list[Chart]:
         bar_chart("res-bytes", "Bytes by resolution", "Resolution", sizes(stats.by_resolution)),
         bar_chart("box-videos", "Videos by container", "Container", counts(stats.by_container)),
         bar_chart("box-bytes", "Bytes by container", "Container", sizes(stats.by_container)),
-        bar_chart("folders", "The 10 largest folders", "Folder", folders),
+        bar_chart("folders", "The 10 largest folders", "Folder", folders, path_end),
         bar_chart("months", "Videos added per month", "Month", months),
         bar_chart("scans", "Speed of the recent scans", "Scan", scans),
     ]

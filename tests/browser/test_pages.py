@@ -273,8 +273,21 @@ def test_every_page_at_both_widths_with_a_scan_read_again_and_its_missing_files(
 
     page.goto(stoat.url + "/api/v1/docs")
     shoot(page, "api-docs")
+    # Every chart draws all its bars, one per row of its numbers table, sizes too (an HTML
+    # tag inside the SVG ended it after the first bar). A second folder of larger clips gives the
+    # charts of bytes by folder and by resolution two bars each at least.
+    page.goto(stoat.url + "/jobs/")
+    start_scan(page, own_clip_folder(media_root, "wide", 2, width=1280))
+    assert watch_job(page)[-1].status == "complete"
     page.goto(stoat.url + "/stats/")
-    shoot(page, "stats", ours=False)
+    charts = page.locator("figure.chart")
+    assert charts.count() == 9
+    for chart in charts.all():
+        rows = chart.locator("details.numbers tbody tr").count()
+        assert chart.locator("svg rect.bar").count() == rows, chart.get_attribute("id")
+    assert page.locator("#folders svg rect.bar").count() >= 2
+    assert page.locator("#res-bytes svg rect.bar").count() >= 2
+    shoot(page, "stats")
     for path, name in (
         ("/admin/", "admin"),
         ("/admin/scans/job/", "admin-jobs"),

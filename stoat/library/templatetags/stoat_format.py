@@ -82,13 +82,19 @@ def fps(video: object) -> str:
 
 
 @register.filter
+def size_text(num_bytes: int | None) -> str:
+    """1.2 MB as plain text, for where no HTML may go (an SVG's text, a title, an alt)."""
+    if num_bytes is None:
+        return "–"
+    return str(filesizeformat(num_bytes)).replace("\xa0", " ")
+
+
+@register.filter
 def size(num_bytes: int | None) -> SafeString:
     """1.2 MB, kept on one line wherever the text wraps."""
     if num_bytes is None:
         return mark_safe("–")
-    return format_html(
-        '<span class="size">{}</span>', str(filesizeformat(num_bytes)).replace("\xa0", " ")
-    )
+    return format_html('<span class="size">{}</span>', size_text(num_bytes))
 
 
 @register.filter
