@@ -10,7 +10,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from stoat.library.charts import LABEL_CHARS, path_end
 from stoat.library.filters import parse_filters
 from stoat.library.models import Video
 from stoat.library.stats import library_stats
@@ -147,15 +146,6 @@ def test_folder_labels_show_the_end_of_the_path_and_the_bar_the_whole_of_it(
     assert len(set(labels)) == len(labels)
     assert any(title.startswith("/srv/videos/2019/june: ") for title in titles)
     assert '<th scope="row">/srv/videos/2019/june</th>' in folders
-
-
-def test_a_path_is_cut_at_its_start_and_on_a_slash_where_it_can_be() -> None:
-    assert path_end("/srv/videos") == "/srv/videos"
-    assert path_end("/tmp/review-media/holiday/2022") == "…/holiday/2022"
-    assert path_end("/tmp/review-media/holiday/2023/") == "…/holiday/2023"
-    long = path_end("/media/an-extremely-long-folder-name")
-    assert long.startswith("…") and long.endswith("long-folder-name"[-(LABEL_CHARS - 1) :])
-    assert len(long) == LABEL_CHARS
 
 
 def find_all(text: str, needle: str) -> list[int]:

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
+
+from stoat.library.labels import cut_end, path_end
 
 BAR_HEIGHT = 22
 GAP = 6
@@ -17,23 +20,9 @@ VALUE_WIDTH = 85
 WIDTH = LABEL_WIDTH + BAR_AREA + VALUE_WIDTH
 # What fits left of the bars at 12 px; the full label is in the bar's tooltip and the table.
 LABEL_CHARS = 16
-
-
-def cut_end(label: str, length: int = LABEL_CHARS) -> str:
-    return label if len(label) <= length else label[: length - 1] + "…"
-
-
-def path_end(path: str, length: int = LABEL_CHARS) -> str:
-    """The last folders of a path, which tell apart folders that share a start: …/holiday/2022."""
-    if len(path) <= length:
-        return path
-    tail = ""
-    for part in reversed(path.rstrip("/").split("/")):
-        longer = f"{part}/{tail}" if tail else part
-        if len(longer) + 2 > length:
-            break
-        tail = longer
-    return f"…/{tail}" if tail else "…" + path[-(length - 1) :]
+short_label = partial(cut_end, length=LABEL_CHARS)
+# A folder is told apart from its neighbours by its end.
+short_folder = partial(path_end, length=LABEL_CHARS)
 
 
 @dataclass(frozen=True)
@@ -76,7 +65,7 @@ def bar_chart(
     title: str,
     column: str,
     rows: Sequence[tuple[str, float, str]],
-    shorten: Callable[[str], str] = cut_end,
+    shorten: Callable[[str], str] = short_label,
 ) -> Chart:
     """`rows` are (label, value, the value as text), all plain text; bars are scaled to the
     largest value, and each label is drawn as `shorten` makes it."""

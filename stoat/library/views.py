@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_safe
 
 from stoat.core.http import HtmxHttpRequest
-from stoat.library.charts import Chart, bar_chart, path_end
+from stoat.library.charts import Chart, bar_chart, short_folder
 from stoat.library.copies import render_video
 from stoat.library.export import FORMATS, export_stream
 from stoat.library.facets import count_facets
@@ -140,7 +140,13 @@ def stats_charts(stats: LibraryStats) -> list[Chart]:
         bar_chart("res-bytes", "Bytes by resolution", "Resolution", sizes(stats.by_resolution)),
         bar_chart("box-videos", "Videos by container", "Container", counts(stats.by_container)),
         bar_chart("box-bytes", "Bytes by container", "Container", sizes(stats.by_container)),
-        bar_chart("folders", "The 10 largest folders", "Folder", folders, path_end),
+        bar_chart(
+            "folders",
+            "The 10 largest folders",
+            "Folder",
+            folders,
+            short_folder,
+        ),
         bar_chart("months", "Videos added per month", "Month", months),
         bar_chart("scans", "Speed of the recent scans", "Scan", scans),
     ]

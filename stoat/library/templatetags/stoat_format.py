@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from stoat.library import labels
 from stoat.library.names import (
     RESOLUTION_NAMES,
     codec_name,
@@ -117,16 +118,8 @@ def middle(text: str, length: int = 40) -> str:
 
 @register.filter
 def path_end(text: str, length: int = 28) -> str:
-    """A long folder cut at its start: where it ends tells its neighbours apart, where it
-    starts (the library's root) is the same for all. Cut at a `/` when one is near."""
-    if len(text) <= length:
-        return text
-    start = len(text) - (length - 1)
-    # The slash just before the kept part counts: then no name in it is cut.
-    slash = text.find("/", start - 1)
-    if slash != -1 and slash - start < length // 2:
-        start = slash
-    return f"…{text[start:]}"
+    """A long folder by its last names: its start (the library's root) is the same for all."""
+    return labels.path_end(text, length)
 
 
 @register.filter
