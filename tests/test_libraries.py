@@ -15,6 +15,7 @@ from django_q.models import Schedule
 from stoat.library.libraries import (
     LibraryError,
     LibrarySpec,
+    every_text,
     format_minutes,
     parse_every,
     remove_library,
@@ -95,8 +96,14 @@ def test_intervals_are_read_in_minutes(every: str, minutes: int) -> None:
     assert parse_every(every) == minutes
 
 
-def test_intervals_are_written_in_the_largest_whole_unit() -> None:
-    assert [format_minutes(m) for m in (1440, 360, 45)] == ["1 d", "6 h", "45 min"]
+def test_intervals_are_written_in_the_largest_whole_unit_and_one_of_it_in_words() -> None:
+    minutes = (1440, 2880, 60, 360, 1, 45)
+    assert [format_minutes(m) for m in minutes] == ["day", "2 d", "hour", "6 h", "minute", "45 min"]
+
+
+def test_intervals_are_written_for_the_form_as_it_reads_them_back() -> None:
+    assert [every_text(m) for m in (1440, 360, 90, None)] == ["1d", "6h", "90m", ""]
+    assert [parse_every(every_text(m)) for m in (1440, 360, 90)] == [1440, 360, 90]
 
 
 @pytest.mark.parametrize(

@@ -111,6 +111,44 @@ def test_the_list_shows_last_scan_next_run_in_local_time_and_watch_state(
     assert "2026-03-01 19:00 CET" in page
     assert "complete" in page and "1 new" in page
     assert "not watching: no watcher is running" in page
+    # The command line's backticks become code on the page.
+    assert "(start <code>manage.py watch</code> or <code>manage.py serve</code>)" in page
+    assert "`" not in page
+
+
+def test_the_list_says_a_day_in_words_and_labels_cron_times(
+    client: Client, library_dir: Path
+) -> None:
+    add_library(library_dir / "a", name="Daily", every=1440)
+    add_library(library_dir / "b", name="Nightly", every=None, cron="0 3 * * *")
+
+    page = client.get(reverse("libraries:list")).content.decode()
+
+    assert "every day" in page and "every 1 d" not in page
+    assert 'at cron times <code class="nowrap">0 3 * * *</code>' in page
+
+
+def test_the_edit_form_writes_the_interval_in_its_largest_unit(
+    client: Client, library_dir: Path
+) -> None:
+    library = add_library(library_dir, every=1440)
+
+    page = client.get(reverse("libraries:edit", args=[library.pk])).content.decode()
+
+    assert 'name="every" value="1d"' in page and "1440m" not in page
+    assert '<button type="submit" class="danger">Remove library</button>' in page
+
+
+def test_a_field_error_is_shown_beside_its_field_and_named_by_it(
+    client: Client, library_dir: Path
+) -> None:
+    response = client.post(reverse("libraries:add"), form(library_dir, every="often"))
+
+    page = response.content.decode()
+    assert 'aria-describedby="id_every_helptext id_every_error"' in page
+    error = page.index('<p class="field-error" id="id_every_error" role="alert">')
+    assert page.index('id="id_every"') < error < page.index('id="id_every_helptext"')
+    assert 'class="form-errors"' not in page
 
 
 def test_the_watch_state_is_shown_in_words(client: Client, library_dir: Path) -> None:

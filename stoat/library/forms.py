@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from stoat.library.libraries import LibraryError, LibrarySpec, check_spec
+from stoat.library.libraries import LibraryError, LibrarySpec, check_spec, every_text
 from stoat.library.models import DEFAULT_POLL_SECONDS, Library, WatchMode
 
 
@@ -19,12 +19,24 @@ class LibraryForm(forms.Form):
         required=False,
         initial="6h",
         help_text="30m, 6h, 1d; empty for no schedule",
+        widget=forms.TextInput(attrs={"class": "short"}),
     )
     cron = forms.CharField(
-        label="or at cron times", required=False, help_text='e.g. "0 3 * * *"; replaces every'
+        label="or at cron times",
+        required=False,
+        help_text='e.g. "0 3 * * *"; replaces every',
+        widget=forms.TextInput(attrs={"class": "short"}),
     )
-    watch = forms.ChoiceField(choices=WatchMode.choices, initial=WatchMode.AUTO)
-    poll_seconds = forms.IntegerField(label="Poll every (s)", initial=DEFAULT_POLL_SECONDS)
+    watch = forms.ChoiceField(
+        choices=WatchMode.choices,
+        initial=WatchMode.AUTO,
+        widget=forms.Select(attrs={"class": "short"}),
+    )
+    poll_seconds = forms.IntegerField(
+        label="Poll every (s)",
+        initial=DEFAULT_POLL_SECONDS,
+        widget=forms.NumberInput(attrs={"class": "short"}),
+    )
 
     def __init__(self, *args: object, library: Library | None = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -65,7 +77,7 @@ class LibraryForm(forms.Form):
             "name": library.name,
             "path": library.path,
             "recursive": library.recursive,
-            "every": library.every_minutes and f"{library.every_minutes}m",
+            "every": every_text(library.every_minutes),
             "cron": library.cron,
             "watch": library.watch,
             "poll_seconds": library.poll_seconds,

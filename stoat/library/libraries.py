@@ -241,12 +241,27 @@ def describe_schedule(library: Library) -> str:
     return f"every {format_minutes(library.every_minutes)}"
 
 
-def format_minutes(minutes: int) -> str:
+def largest_unit(minutes: int) -> tuple[int, str]:
+    """The minutes as a count of the largest whole unit: (1, "d") for 1440, (90, "min") for 90."""
     if minutes % (24 * 60) == 0:
-        return f"{minutes // (24 * 60)} d"
+        return minutes // (24 * 60), "d"
     if minutes % 60 == 0:
-        return f"{minutes // 60} h"
-    return f"{minutes} min"
+        return minutes // 60, "h"
+    return minutes, "min"
+
+
+def format_minutes(minutes: int) -> str:
+    count, unit = largest_unit(minutes)
+    # "every day" reads better than "every 1 d"; counts above one keep the short unit.
+    return {"d": "day", "h": "hour", "min": "minute"}[unit] if count == 1 else f"{count} {unit}"
+
+
+def every_text(minutes: int | None) -> str:
+    """The interval as the form's Rescan every box takes it back: 1d, 6h, 45m."""
+    if minutes is None:
+        return ""
+    count, unit = largest_unit(minutes)
+    return f"{count}{unit[0]}"
 
 
 def next_runs(libraries: list[Library]) -> dict[int, datetime | None]:

@@ -4,6 +4,7 @@ page at desktop and phone width in light and dark, kept as screenshots."""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -337,3 +338,80 @@ def test_a_long_scan_shows_time_left_and_a_cancelled_one_continues(
     assert going.done[1] == LARGE
     page.get_by_role("button", name="Cancel scan").click()
     assert watch_job(page)[-1].status == "cancelled"
+
+
+def add_library(page: Page, name: str, folder: Path, **boxes: str) -> None:
+    """Fill the Add a library form on the libraries page and send it."""
+    box = page.locator("details.library-add")
+    if box.get_attribute("open") is None:
+        box.locator("summary").click()
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Folder", exact=True).fill(str(folder))
+    for label, value in boxes.items():
+        page.get_by_label(label.replace("_", " "), exact=True).fill(value)
+    page.get_by_role("button", name="Add library").click()
+
+
+def test_the_libraries_pages_fit_a_phone_and_say_when_and_how_a_folder_is_kept_current(
+    page: Page, stoat: StoatServer, media_root: Path, recorder: Recorder
+) -> None:
+    recorder.expect_status(400, "/libraries/new")
+    talks = media_root / f"talks-and-conference-recordings-{uuid.uuid4().hex[:6]}"
+    holiday = media_root / f"holiday-videos-{uuid.uuid4().hex[:6]}"
+    talks.mkdir()
+    holiday.mkdir()
+    visit(page, stoat, "/libraries/")
+
+    # A bad interval is answered beside its own box, which names the answer.
+    add_library(page, "Holiday videos", holiday, Rescan_every="often")
+    every = page.get_by_label("Rescan every")
+    field = page.locator(".field", has=every)
+    expect(field.get_by_role("alert")).to_contain_text("'often' is not an interval")
+    expect(every).to_have_attribute("aria-describedby", re.compile(r"id_every_error"))
+    shoot(page, "libraries-add-error")
+    # Short boxes are sized for what they hold, not the page's width.
+    width = every.bounding_box()
+    assert width is not None and width["width"] < 400, width
+
+    add_library(page, "Holiday videos", holiday, Rescan_every="1d")
+    expect(page.locator(".messages")).to_contain_text("Library Holiday videos added")
+    add_library(
+        page,
+        "Talks and conference recordings",
+        talks,
+        Rescan_every="",
+        or_at_cron_times="0 3 * * *",
+    )
+    expect(page.locator(".messages")).to_contain_text("Library Talks and conference recordings")
+    shoot(page, "libraries")
+    table = page.locator("table.libraries")
+    holiday_row = table.get_by_role("row").filter(has_text="Holiday videos")
+    talks_row = table.get_by_role("row").filter(has_text="Talks and conference recordings")
+    expect(holiday_row).to_contain_text("every day")
+    expect(talks_row).to_contain_text("at cron times 0 3 * * *")
+    # The watch state names the command in code, without the command line's backticks.
+    expect(holiday_row.locator(".watch-state code").first).to_have_text("manage.py watch")
+    expect(holiday_row.locator(".watch-state")).not_to_contain_text("`")
+    # "Scan now" on one line.
+    scan_now = holiday_row.get_by_role("button", name="Scan now")
+    box = scan_now.bounding_box()
+    line = float(scan_now.evaluate("el => parseFloat(getComputedStyle(el).lineHeight)"))
+    assert box is not None and box["height"] < line * 2, (box, line)
+    # On a phone the lesser columns go; the name, both scans and the actions stay.
+    page.set_viewport_size(PHONE)
+    for column in ("Library", "Last scan", "Next scan", "Actions"):
+        expect(table.get_by_role("columnheader", name=column, exact=True)).to_be_visible()
+    for column in ("Folder", "Watch"):
+        expect(table.get_by_role("columnheader", name=column, exact=True)).to_be_hidden()
+    page.set_viewport_size(DESKTOP)
+
+    # The edit form writes the interval as the add form takes it; removing looks destructive.
+    holiday_row.get_by_role("link", name="Edit").click()
+    assert heading(page) == "Library Holiday videos"
+    expect(page.get_by_label("Rescan every")).to_have_value("1d")
+    videos = page.get_by_role("group", name="Its videos")
+    expect(videos.get_by_role("radio")).to_have_count(2)
+    expect(page.get_by_role("button", name="Remove library")).to_have_class(
+        re.compile(r"\bdanger\b")
+    )
+    shoot(page, "library-edit")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -120,6 +121,19 @@ def middle(text: str, length: int = 40) -> str:
 def path_end(text: str, length: int = 28) -> str:
     """A long folder by its last names: its start (the library's root) is the same for all."""
     return labels.path_end(text, length)
+
+
+@register.filter
+def backticks_as_code(text: str) -> SafeString:
+    """Words shared with the command line, where commands are quoted in backticks, as HTML."""
+    parts = re.split(r"`([^`]*)`", text)
+    # Odd parts were inside backticks; each part is escaped by format_html.
+    return mark_safe(
+        "".join(
+            format_html("<code>{}</code>", part) if index % 2 else format_html("{}", part)
+            for index, part in enumerate(parts)
+        )
+    )
 
 
 @register.filter
