@@ -137,6 +137,36 @@ def test_ctrl_c_cancels_the_scan_and_keeps_what_was_read(
     assert Video.objects.count() == 2
 
 
+def test_ctrl_c_before_the_first_file_cancels_the_scan_instead_of_leaving_it_pending(
+    library_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_clip(library_dir / "a.mp4")
+    # The moment a real Ctrl-C hit: the job made, the readers still being prepared.
+    monkeypatch.setattr(
+        "stoat.scans.management.commands.scan.freeze_loaded",
+        lambda: signal.raise_signal(signal.SIGINT),
+    )
+
+    with pytest.raises(SystemExit) as exit_info:
+        run("scan", str(library_dir), "--processes", "1")
+
+    assert exit_info.value.code == 2
+    job = Job.objects.get()
+    assert (job.status, job.processed) == (Status.CANCELLED, 0)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # Nothing is left active: the next scan of the folder runs.
+    monkeypatch.undo()
+    run("scan", str(library_dir), "--processes", "1")
+    assert Job.objects.latest("pk").status == Status.COMPLETE
+    assert Video.objects.count() == 1
+
+
+def test_a_scan_refused_beside_an_active_one_says_how_to_stop_that_one(library_dir: Path) -> None:
+    first = run("scan", str(library_dir), "--queue")[0].strip()
+    with pytest.raises(CommandError, match=rf"manage.py cancel {first}"):
+        run("scan", str(library_dir))
+
+
 def test_jobs_command_lists_and_filters() -> None:
     assert run("jobs")[0].strip() == "no jobs"
     make_job(status=Status.COMPLETE, path="/srv/a")

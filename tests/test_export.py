@@ -29,7 +29,7 @@ def test_the_csv_export_holds_the_filtered_rows_in_the_pages_order(client: Clien
     assert response["Content-Disposition"].startswith('attachment; filename="stoat-videos-')
     rows = list(csv.DictReader(io.StringIO(content_of(response))))
     expected = Video.objects.present().filter(
-        video_codec__in=["h264", "hevc", "vp9"], size__gte=1_000_000_000
+        video_codec__in=["h264", "hevc", "vp9"], size__gte=2**30
     )
     assert [int(r["id"]) for r in rows] == list(
         expected.order_by("-size", "-id").values_list("pk", flat=True)

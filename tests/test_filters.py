@@ -137,6 +137,20 @@ def test_a_bad_value_or_a_range_upside_down_is_refused(
     assert refused.value.name == name
 
 
+def test_a_size_filter_reads_units_as_the_pages_print_them(client: Client) -> None:
+    shown = 7036  # printed "6.9 KB"
+    video = make_library(count=1)[0]
+    Video.objects.filter(pk=video.pk).update(size=shown, missing=False)
+    page = client.get(f"/videos/{video.pk}/").content.decode()
+    assert '<span class="size">6.9 KB</span>' in page
+    for unit in ("7KB", "7 KiB", "7kib"):
+        assert parse_filters({"max_size": [unit]}).max_size == 7168, unit
+    assert parse_filters({"min_size": ["6.9KB"]}).min_size == int(6.9 * 1024)
+    # Shown under 7 KB, so "up to 7KB" lists it.
+    listed = client.get("/api/v1/videos", {"max_size": "7KB"}).json()
+    assert [v["id"] for v in listed["videos"]] == [video.pk]
+
+
 def test_values_are_read_as_people_write_them() -> None:
     filters = parse_filters(
         {
@@ -151,8 +165,9 @@ def test_values_are_read_as_people_write_them() -> None:
         }
     )
     assert filters == VideoFilters(
-        min_size=1_500_000_000,
-        max_size=2_000_000_000,
+        # The units the pages print sizes in: powers of 1024.
+        min_size=int(1.5 * 2**30),
+        max_size=2000 * 2**20,
         min_duration=90.0,
         max_duration=7200.0,
         resolution=("4k",),

@@ -12,9 +12,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from stoat.core.checkin import check_in
+from stoat.core.models import WorkerCheckin
 from stoat.library.templatetags.stoat_format import time_left
 from stoat.scans import lifecycle
 from stoat.scans.models import Job, Phase, ScanError, Status
+from stoat.scans.panels import forget_panels
 from stoat.scans.runner import run_here
 from tests.conftest import make_job
 from tests.media import make_clip
@@ -37,6 +40,20 @@ def test_a_pending_scan_says_it_is_waiting_to_start(client: Client) -> None:
 
     assert stat(html, "Done") == "waiting to start"
     assert "0 / 0+" not in html
+
+
+def test_a_pending_scan_with_no_worker_alive_says_what_to_start(client: Client) -> None:
+    job = make_job()
+    assert "No scan worker is running" in page_of(client, job)
+
+    check_in("host-a")
+    forget_panels()
+    assert "No scan worker is running" not in page_of(client, job)
+
+    # A worker that stopped checking in long ago is no worker.
+    WorkerCheckin.objects.update(checked_in_at=timezone.now() - timedelta(hours=1))
+    forget_panels()
+    assert "manage.py qcluster" in page_of(client, job)
 
 
 def test_a_scan_reading_files_shows_time_left_and_its_reading_speed_apart(client: Client) -> None:

@@ -32,7 +32,9 @@ NO_AUDIO = "none"
 MAX_VALUES = 50
 MAX_VALUE_LENGTH = 64
 MAX_FOLDER_LENGTH = 4096
-UNITS = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+# Powers of 1024, with or without the "i" (KB, KiB): the sizes the pages print (Django's
+# filesizeformat), so a file shown as 6.9 KB is under "7KB".
+UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 CLOCK = re.compile(r"^\s*(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)\s*$")
 

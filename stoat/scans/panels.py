@@ -18,6 +18,7 @@ from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
+from stoat.core.checkin import is_recent, last_checkin
 from stoat.library.models import Video
 from stoat.scans.models import Job, ScanError, SkippedFile
 
@@ -89,6 +90,8 @@ def render_panel(job: Job) -> Panel:
         "reasons": error_reasons(job),
         "missing_files": missing_files(job),
         "skipped_files": skipped_files(job),
+        # A scan that waits while no worker is alive would wait for ever: say what to start.
+        "no_worker": job.status == "pending" and not is_recent(last_checkin()),
     }
     return Panel(
         state=mark_safe(render_to_string("scans/_progress_state.html", context)),

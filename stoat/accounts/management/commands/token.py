@@ -3,13 +3,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from stoat.accounts.models import ApiToken
 from stoat.accounts.tokens import AmbiguousToken, TokenNotFound, create_token, revoke_token
+from stoat.core.commands import StoatCommand
 
 
-class Command(BaseCommand):
+class Command(StoatCommand):
     help = "Create, list and revoke API tokens (sent as 'Authorization: Bearer <token>')."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -5,8 +5,9 @@ import time
 from types import FrameType
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
+from stoat.core.commands import StoatCommand
 from stoat.library.backfill import Backfill, fingerprint_videos
 
 BAR_WIDTH = 30
@@ -24,7 +25,7 @@ def progress_line(progress: Backfill) -> str:
     )
 
 
-class Command(BaseCommand):
+class Command(StoatCommand):
     help = (
         "Fingerprint the videos that have none (read at most 192 KiB of each), so moves and "
         "copies of files stored before are recognised. Ctrl-C stops; run again to go on."

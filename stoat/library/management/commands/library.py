@@ -3,9 +3,10 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
+from stoat.core.commands import StoatCommand
 from stoat.library.libraries import (
     LibraryError,
     LibrarySpec,
@@ -24,7 +25,7 @@ EXIT_UNKNOWN = 4
 EXIT_CONFLICT = 9
 
 
-class Command(BaseCommand):
+class Command(StoatCommand):
     help = "Add, list, scan and remove libraries: saved folders that keep themselves current."
 
     def add_arguments(self, parser: CommandParser) -> None:

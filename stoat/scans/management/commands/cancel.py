@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from stoat.core.commands import StoatCommand
 from stoat.scans import services
 from stoat.scans.lifecycle import CancelOutcome
 
 
-class Command(BaseCommand):
+class Command(StoatCommand):
     help = "Cancel a scan job, with the same rules as the Cancel button."
 
     def add_arguments(self, parser: CommandParser) -> None:

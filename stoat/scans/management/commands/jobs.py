@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
+from stoat.core.commands import StoatCommand
 from stoat.scans import services
 from stoat.scans.models import Status
 
 
-class Command(BaseCommand):
+class Command(StoatCommand):
     help = "List scan jobs, newest first."
 
     def add_arguments(self, parser: CommandParser) -> None:

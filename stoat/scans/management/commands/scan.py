@@ -4,14 +4,17 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from stoat.core.commands import StoatCommand
 from stoat.library.allocator import keep_freed_memory
 from stoat.library.collector import freeze_loaded
 from stoat.scans import services
+from stoat.scans.lifecycle import ScanStart
 from stoat.scans.models import Job, Status
 from stoat.scans.paths import InvalidPath, PathNotAllowed
 from stoat.scans.runner import run_here
@@ -40,7 +43,7 @@ def progress_line(job: Job) -> str:
     )
 
 
-class Command(BaseCommand):
+class Command(StoatCommand):
     help = "Scan a folder into the library: here with a progress bar, or on the workers (--queue)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -57,33 +60,55 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            start = services.start_scan(
-                options["path"], not options["no_recursive"], queue=options["queue"]
-            )
-        except (InvalidPath, PathNotAllowed) as error:
-            raise CommandError(str(error)) from error
-        job = start.job
         if options["queue"]:
-            if not start.created:
-                self.stderr.write(f"a scan covering {job.path} is already active: job {job.pk}")
-            self.stdout.write(str(job.pk))
+            self.queue(options["path"], not options["no_recursive"])
             return
-        if not start.created:
-            raise CommandError(f"A scan covering {job.path} is already active: job {job.pk}.")
-        processes = max(1, options["processes"])
-        readers = f"{processes} reader process{'' if processes == 1 else 'es'}"
-        self.stdout.write(f"scan #{job.pk} of {job.path}, {readers}")
         interrupted = False
 
         def on_interrupt(signum: int, frame: FrameType | None) -> None:
             nonlocal interrupted
             interrupted = True
 
+        # Caught from the start: a Ctrl-C while the job is made or the readers are prepared
+        # cancels the scan instead of leaving it pending, and every later scan refused.
+        previous = signal.signal(signal.SIGINT, on_interrupt)
+        try:
+            code = self.scan_here(options, stop=lambda: interrupted)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if code:
+            sys.exit(code)
+
+    def queue(self, path: str, recursive: bool) -> None:
+        """Hand the scan to the workers; print its id (that of the scan already covering it)."""
+        start = self.start(path, recursive, queue=True)
+        if not start.created:
+            self.stderr.write(
+                f"a scan covering {start.job.path} is already active: job {start.job.pk}"
+            )
+        self.stdout.write(str(start.job.pk))
+
+    def start(self, path: str, recursive: bool, *, queue: bool) -> ScanStart:
+        try:
+            return services.start_scan(path, recursive, queue=queue)
+        except (InvalidPath, PathNotAllowed) as error:
+            raise CommandError(str(error)) from error
+
+    def scan_here(self, options: dict[str, Any], stop: Callable[[], bool]) -> int:
+        """Scan in this process with a progress bar; the exit code of how it ended."""
+        start = self.start(options["path"], not options["no_recursive"], queue=False)
+        job = start.job
+        if not start.created:
+            raise CommandError(
+                f"A scan covering {job.path} is already active: job {job.pk}. "
+                f"Wait for it, or stop it with `manage.py cancel {job.pk}`."
+            )
+        processes = max(1, options["processes"])
+        readers = f"{processes} reader process{'' if processes == 1 else 'es'}"
+        self.stdout.write(f"scan #{job.pk} of {job.path}, {readers}")
         # For the files read here, and in the readers it forks.
         keep_freed_memory()
         freeze_loaded()
-        previous = signal.signal(signal.SIGINT, on_interrupt)
         last_line = 0.0
         # A log file or a pipe gets one line per update, not carriage returns run together.
         redraw = self.stdout.isatty()
@@ -99,12 +124,7 @@ class Command(BaseCommand):
                 else:
                     self.stdout.write(progress_line(current))
 
-        try:
-            outcome = run_here(
-                job, stop=lambda: interrupted, on_progress=on_progress, processes=processes
-            )
-        finally:
-            signal.signal(signal.SIGINT, previous)
+        outcome = run_here(job, stop=stop, on_progress=on_progress, processes=processes)
         job.refresh_from_db()
         self.stdout.write(("\r" if redraw else "") + progress_line(job))
         self.stdout.write(
@@ -114,6 +134,4 @@ class Command(BaseCommand):
         )
         for scan_error in job.file_errors.all()[:20]:
             self.stderr.write(f"  {scan_error.path}: {scan_error.message}")
-        code = EXIT_CODES.get(Status(job.status), 1) if outcome else 1
-        if code:
-            sys.exit(code)
+        return EXIT_CODES.get(Status(job.status), 1) if outcome else 1

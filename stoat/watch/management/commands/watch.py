@@ -7,15 +7,19 @@ from types import FrameType
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 
+from stoat.core.commands import StoatCommand
+from stoat.library.models import Library
 from stoat.watch.watcher import Watcher
 
 
-class Command(BaseCommand):
+class Command(StoatCommand):
     help = "Watch every library for new, changed and removed videos until stopped (Ctrl-C)."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # The watcher retries what fails while it runs (a database briefly away); a database
+        # never migrated is said once, here, by StoatCommand.
+        Library.objects.exists()
         holder = f"{settings.STOAT_WORKER_NAME}:{os.getpid()}"
         stopping = threading.Event()
 
