@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import P, QueryEx, Router
+from ninja import P, QueryEx
 
+from stoat.api.routing import ApiRouter
 from stoat.api.schemas import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -15,7 +16,7 @@ from stoat.api.schemas import (
 )
 from stoat.library.duplicates import group_keys, load_groups
 
-router = Router(tags=["duplicates"])
+router = ApiRouter(tags=["duplicates"])
 
 
 @router.get(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,8 @@ from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from ninja.errors import HttpError, ValidationError
+
+from stoat.api.routing import allowed_methods
 
 if TYPE_CHECKING:
     from ninja import NinjaAPI
@@ -33,6 +36,7 @@ CODES_BY_STATUS = {
     405: "METHOD_NOT_ALLOWED",
     409: "CONFLICT",
     413: "REQUEST_TOO_LARGE",
+    416: "RANGE_NOT_SATISFIABLE",
     422: "VALIDATION_ERROR",
     429: "TOO_MANY_REQUESTS",
 }
@@ -61,17 +65,48 @@ def error_response(status: int, code: str, message: str) -> HttpResponse:
     return response
 
 
+# pydantic's errors for a value outside a fixed set of choices (an Enum, a Literal).
+CHOICE_ERRORS = frozenset({"enum", "literal_error"})
+# Where a parameter came from; the client wrote only its name, so choice messages leave it out.
+SOURCES = frozenset({"query", "path", "header", "cookie"})
+QUOTED = re.compile(r"'([^']*)'")
+# pydantic names each member of a union in an error's location: `str-enum[Status]`, `literal['']`.
+UNION_MEMBER = re.compile(r"^[a-z][a-z-]*\[.*\]$")
+
+
 def describe_validation_errors(errors: list[dict[str, Any]]) -> str:
-    """ninja's list of field errors as one sentence: `query.limit: Input should be ...`."""
-    parts = []
+    """ninja's list of field errors as one sentence: `query.limit: Input should be ...`.
+
+    A value outside a set of choices reads `status must be one of: pending, running, ...`,
+    once per parameter even when its type is a union of several sets.
+    """
+    # Each part: a finished sentence, or the name of a parameter whose choices are collected.
+    parts: list[tuple[str, bool]] = []
+    choices: dict[str, list[str]] = {}
     for error in errors:
         loc = [str(part) for part in error.get("loc", ())]
         if loc[:2] == ["body", "body"]:
             # ninja nests the body under its parameter name; the client never saw that name.
             loc = loc[1:]
+        loc = [part for part in loc if not UNION_MEMBER.match(part)]
+        if error.get("type") in CHOICE_ERRORS and loc:
+            name = ".".join(loc[1:] if loc[0] in SOURCES and len(loc) > 1 else loc)
+            if name not in choices:
+                choices[name] = []
+                parts.append((name, True))
+            said = str(error.get("ctx", {}).get("expected", ""))
+            expected = QUOTED.findall(said) or [said]
+            # An empty choice means "no filter"; saying so would only confuse.
+            choices[name] += [value for value in expected if value and value not in choices[name]]
+            continue
         where = ".".join(loc)
-        parts.append(f"{where}: {error.get('msg', 'invalid value')}" if where else error["msg"])
-    return "; ".join(parts) or "The request is not valid."
+        text = f"{where}: {error.get('msg', 'invalid value')}" if where else error["msg"]
+        parts.append((text, False))
+    sentences = [
+        f"{text} must be one of: {', '.join(choices[text])}" if is_choice else text
+        for text, is_choice in parts
+    ]
+    return "; ".join(sentences) or "The request is not valid."
 
 
 def install_error_handlers(api: NinjaAPI) -> None:
@@ -119,7 +154,7 @@ def json_errors(view: View) -> View:
         except Http404:
             return unknown_route(request)
         if response.status_code == 405 and not is_json(response):
-            allowed = response.get("Allow", "")
+            allowed = allowed_methods(response)
             answer = error_response(
                 405,
                 "METHOD_NOT_ALLOWED",

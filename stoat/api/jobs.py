@@ -6,9 +6,10 @@ from typing import Literal
 
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest
-from ninja import P, PathEx, QueryEx, Router
+from ninja import P, PathEx, QueryEx
 
 from stoat.api.errors import ApiError, not_found
+from stoat.api.routing import ApiRouter
 from stoat.api.schemas import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -25,7 +26,7 @@ from stoat.scans import services
 from stoat.scans.lifecycle import CancelOutcome
 from stoat.scans.models import Job, ScanError, SkippedFile, Status
 
-router = Router(tags=["jobs"])
+router = ApiRouter(tags=["jobs"])
 
 # Job ids are strings (as the older service's UUIDs were); one that names no job is a 404.
 JOB_ID = P(description="The job's id, as returned by a scan.")

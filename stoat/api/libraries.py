@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import P, PathEx, QueryEx, Router, Schema
+from ninja import P, PathEx, QueryEx, Schema
 from ninja import Status as Answer
 from pydantic import ConfigDict, Field
 
 from stoat.api.errors import ApiError, not_found
+from stoat.api.routing import ApiRouter
 from stoat.api.schemas import ErrorOut, ScanStartOut, id_named
 from stoat.library.libraries import (
     LibraryError,
@@ -25,7 +26,7 @@ from stoat.library.models import DEFAULT_POLL_SECONDS, Library
 from stoat.scans.models import Status
 from stoat.watch.state import describe_watch
 
-router = Router(tags=["libraries"])
+router = ApiRouter(tags=["libraries"])
 LIBRARY_ID = P(description="The library's id.")
 WatchName = Literal["auto", "events", "poll", "off"]
 CODES = {400: "INVALID_LIBRARY", 403: "PATH_NOT_ALLOWED", 409: "LIBRARY_CONFLICT"}

@@ -6,14 +6,15 @@ from dataclasses import asdict
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Schema
 from pydantic import Field
 
+from stoat.api.routing import ApiRouter
 from stoat.api.schemas import ErrorOut, FilterQuery
 from stoat.api.videos import request_filters
 from stoat.library.stats import library_stats
 
-router = Router(tags=["stats"])
+router = ApiRouter(tags=["stats"])
 
 
 class GroupOut(Schema):

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_safe
 
 from stoat.api.api import api
 from stoat.api.errors import json_errors, unknown_route
+from stoat.api.routing import answer_head_and_options
 
 
 def api_patterns() -> list[URLPattern | URLResolver]:
@@ -21,10 +22,11 @@ def api_patterns() -> list[URLPattern | URLResolver]:
             view = require_safe(view)
         # ninja exempts its operations from CSRF (its cookie auth checks it itself); the schema,
         # the docs and the catch-all change nothing, so a POST to them gets a JSON 405 or 404.
-        view = csrf_exempt(json_errors(view))
+        view = csrf_exempt(answer_head_and_options(json_errors(view)))
         wrapped.append(URLPattern(pattern.pattern, view, pattern.default_args, pattern.name))
     # Anything else under /api/v1/ is an unknown endpoint, answered as JSON (not Django's page).
-    wrapped.append(re_path(r"", csrf_exempt(json_errors(unknown_route)), name="unknown"))
+    unknown = answer_head_and_options(json_errors(unknown_route))
+    wrapped.append(re_path(r"", csrf_exempt(unknown), name="unknown"))
     return wrapped
 
 

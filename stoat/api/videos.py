@@ -7,10 +7,11 @@ from typing import Any, Literal
 
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
-from ninja import P, PathEx, Query, QueryEx, Router
+from ninja import P, PathEx, Query, QueryEx
 from ninja import Status as Answer
 
-from stoat.api.errors import ApiError, not_found
+from stoat.api.errors import ApiError, error_response, not_found
+from stoat.api.routing import ApiRouter
 from stoat.api.schemas import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -38,7 +39,7 @@ from stoat.scans import services
 from stoat.scans.models import Status
 from stoat.scans.paths import InvalidPath, PathNotAllowed
 
-router = Router(tags=["videos"])
+router = ApiRouter(tags=["videos"])
 
 LIMIT = P(ge=1, le=MAX_LIMIT, description=f"Videos per page, 1–{MAX_LIMIT}.")
 OFFSET = P(ge=0, le=MAX_OFFSET, description="Videos to skip.")
@@ -253,14 +254,16 @@ VIDEO_FILE: dict[str, Any] = {
             "description": "The byte range asked for with `Range`, as `Content-Range` says.",
             "content": {"video/*": {"schema": {"type": "string", "format": "binary"}}},
         },
-        416: {"description": "The range starts past the end of the file."},
+        416: {
+            "description": "The range selects no byte of the file; `Content-Range` gives its size.",
+        },
     }
 }
 
 
 @router.get(
     "/{video_id}/stream",
-    response={200: None, 206: None, 400: ErrorOut, 404: ErrorOut, 416: None, 422: ErrorOut},
+    response={200: None, 206: None, 400: ErrorOut, 404: ErrorOut, 416: ErrorOut, 422: ErrorOut},
     openapi_extra=VIDEO_FILE,
     summary="The video's file, with Range requests",
 )
@@ -268,7 +271,16 @@ def video_stream(
     request: HttpRequest, video_id: PathEx[str, VIDEO_ID]
 ) -> HttpResponse | StreamingHttpResponse:
     """The file of a known video: `Range` (one range), `If-Range`, 206 and 416 as HTTP says."""
-    return stream_response(request, get_video(video_id))
+    return stream_response(request, get_video(video_id), refuse=range_refused)
+
+
+def range_refused(size: int) -> HttpResponse:
+    """The 416 in the API's error shape (stream_response adds `Content-Range: bytes */size`)."""
+    return error_response(
+        416,
+        "RANGE_NOT_SATISFIABLE",
+        f"The Range header selects no byte of this file, which has {size} bytes.",
+    )
 
 
 @router.delete(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -117,9 +117,19 @@ def locate(video: Video) -> tuple[str, os.stat_result]:
     return path, info
 
 
+def range_not_satisfiable(size: int) -> HttpResponse:
+    """The 416 a page's player gets: no body, only where the file ends."""
+    return HttpResponse(status=416)
+
+
 def stream_response(
-    request: HttpRequest, video: Video, *, download: bool = False
+    request: HttpRequest,
+    video: Video,
+    *,
+    download: bool = False,
+    refuse: Callable[[int], HttpResponse] = range_not_satisfiable,
 ) -> HttpResponse | StreamingHttpResponse:
+    """The file, or the part `Range` asks for; `refuse(size)` makes the 416's body."""
     path, info = locate(video)
     size = info.st_size
     mtime = int(info.st_mtime)
@@ -131,7 +141,7 @@ def stream_response(
     try:
         byte_range = parse_range(wanted, size) if wanted else None
     except Unsatisfiable:
-        refused = HttpResponse(status=416)
+        refused = refuse(size)
         refused["Content-Range"] = f"bytes */{size}"
         refused["Accept-Ranges"] = "bytes"
         return refused

@@ -9,7 +9,7 @@ from django.test import Client, RequestFactory
 
 from stoat.api.api import api
 from stoat.library.models import Video
-from stoat.scans.models import Job
+from stoat.scans.models import Job, Status
 from tests.api.conftest import error_of, make_video, post_json
 from tests.conftest import make_job
 
@@ -183,3 +183,28 @@ def test_an_unexpected_failure_is_a_logged_500_in_the_same_shape(
         "message": "stoat could not answer this request.",
     }
     assert "disk on fire" in caplog.text
+
+
+SORTS = "name, -name, added, -added, duration, -duration, size, -size"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/api/v1/jobs?status=bogus", "status must be one of: " + ", ".join(Status.values)),
+        ("/api/v1/videos?sort=bogus", f"sort must be one of: {SORTS}"),
+        ("/api/v1/videos/search?q=a&sort=up", f"sort must be one of: {SORTS}"),
+        ("/api/v1/videos/export?format=xml", "format must be one of: csv, json"),
+        (
+            "/api/v1/videos/export?format=xml&sort=up",
+            f"format must be one of: csv, json; sort must be one of: {SORTS}",
+        ),
+    ],
+)
+def test_a_value_outside_the_choices_is_named_with_the_valid_ones(
+    client: Client, url: str, expected: str
+) -> None:
+    message = error_of(client.get(url), 422)["message"]
+
+    assert message == expected
+    assert "str-enum" not in message and "literal[" not in message
