@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import re
 import signal
 from pathlib import Path
 
@@ -177,6 +178,27 @@ def test_jobs_command_lists_and_filters() -> None:
 
     assert "/srv/a" in everything and "/srv/b" in everything
     assert "/srv/b" in failed and "/srv/a" not in failed
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("jobs", "--limit", "0"), "argument --limit: 0 is out of range: give 1 or more"),
+        (("jobs", "--limit", "-5"), "argument --limit: -5 is out of range: give 1 or more"),
+        (("jobs", "--limit", "ten"), "argument --limit: 'ten' is not a whole number"),
+        (
+            ("scan", "/srv", "--processes", "0"),
+            "argument --processes: 0 is out of range: give from 1 to",
+        ),
+        (("scan", "/srv", "--processes", "100000"), "argument --processes: 100000 is out of range"),
+    ],
+)
+def test_counts_out_of_range_are_refused_with_the_range(
+    args: tuple[str, ...], message: str
+) -> None:
+    with pytest.raises(CommandError, match=re.escape(message)):
+        run(*args)
+    assert not Job.objects.exists()
 
 
 def test_cancel_command_follows_the_same_rules_as_the_view(client: Client) -> None:

@@ -57,7 +57,7 @@ def test_the_command_prints_a_new_token_once_and_lists_it_without_it(reader: Use
     assert raw not in listing
     assert f"{token.pk}\t{token.prefix}…\treader\tphone" in listing
     assert "last used" in listing
-    assert run_token("list", "nobody") == ""
+    assert run_token("list", "nobody") == "no tokens for nobody\n"
 
 
 def test_the_command_revokes_by_id_or_prefix(reader: User) -> None:

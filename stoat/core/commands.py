@@ -3,6 +3,9 @@ line, not a traceback."""
 
 from __future__ import annotations
 
+import argparse
+import os
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -32,3 +35,24 @@ class StoatCommand(BaseCommand):
                 f"The database ({describe_database()}) is not ready: "
                 "run `python manage.py migrate` first (`make run` does)."
             ) from error
+
+
+def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`, else a message naming the range."""
+
+    def read(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if number < low or (high is not None and number > high):
+            limits = f"from {low} to {high}" if high is not None else f"{low} or more"
+            raise argparse.ArgumentTypeError(f"{number} is out of range: give {limits}")
+        return number
+
+    return read
+
+
+def most_processes() -> int:
+    """Reader processes a foreground scan may start: each holds a decoder, so a few per core."""
+    return 4 * (os.cpu_count() or 1)

@@ -46,8 +46,11 @@ class Command(StoatCommand):
         tokens = ApiToken.objects.select_related("user").order_by("pk")
         if username:
             tokens = tokens.filter(user__username=username)
-        for token in tokens:
+        found = list(tokens)
+        for token in found:
             self.stdout.write(self.describe(token))
+        if not found:
+            self.stdout.write(f"no tokens for {username}" if username else "no tokens")
 
     def describe(self, token: ApiToken) -> str:
         used = token.last_used_at.isoformat(timespec="seconds") if token.last_used_at else "never"

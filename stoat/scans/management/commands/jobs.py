@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from stoat.core.commands import StoatCommand
+from stoat.core.commands import StoatCommand, whole_number
 from stoat.scans import services
 from stoat.scans.models import Status
 
@@ -14,10 +14,12 @@ class Command(StoatCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--status", choices=Status.values, help="only jobs in this state")
-        parser.add_argument("--limit", type=int, default=50, help="how many to list (default 50)")
+        parser.add_argument(
+            "--limit", type=whole_number(1), default=50, help="how many to list (default 50)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        rows = list(services.list_jobs(options["status"])[: max(1, options["limit"])])
+        rows = list(services.list_jobs(options["status"])[: options["limit"]])
         if not rows:
             self.stdout.write("no jobs")
             return

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from stoat.core.commands import StoatCommand
+from stoat.core.commands import StoatCommand, most_processes, whole_number
 from stoat.library.allocator import keep_freed_memory
 from stoat.library.collector import freeze_loaded
 from stoat.scans import services
@@ -54,7 +54,7 @@ class Command(StoatCommand):
         )
         parser.add_argument(
             "--processes",
-            type=int,
+            type=whole_number(1, most_processes()),
             default=os.cpu_count() or 1,
             help="reader processes in the foreground (default: one per core)",
         )
@@ -103,7 +103,7 @@ class Command(StoatCommand):
                 f"A scan covering {job.path} is already active: job {job.pk}. "
                 f"Wait for it, or stop it with `manage.py cancel {job.pk}`."
             )
-        processes = max(1, options["processes"])
+        processes = options["processes"]
         readers = f"{processes} reader process{'' if processes == 1 else 'es'}"
         self.stdout.write(f"scan #{job.pk} of {job.path}, {readers}")
         # For the files read here, and in the readers it forks.
