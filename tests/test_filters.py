@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -149,6 +150,25 @@ def test_a_size_filter_reads_units_as_the_pages_print_them(client: Client) -> No
     # Shown under 7 KB, so "up to 7KB" lists it.
     listed = client.get("/api/v1/videos", {"max_size": "7KB"}).json()
     assert [v["id"] for v in listed["videos"]] == [video.pk]
+
+
+@pytest.mark.parametrize(
+    ("query", "folded"),
+    [
+        ({}, True),
+        ({"video_codec": "h264"}, True),
+        ({"min_size": "1GB"}, False),
+        ({"added_before": "2024-01-01"}, False),
+        ({"folder": "/srv/videos"}, False),
+    ],
+)
+def test_the_ranges_are_folded_until_one_is_used(
+    client: Client, query: dict[str, str], folded: bool
+) -> None:
+    html = client.get("/", query).content.decode()
+    tag = re.search(r'<details id="more-filters"[^>]*>', html)
+    assert tag is not None
+    assert (" open" not in tag[0]) is folded
 
 
 def test_values_are_read_as_people_write_them() -> None:

@@ -67,6 +67,13 @@ class VideoFilters:
     def active(self) -> bool:
         return self != VideoFilters()
 
+    @property
+    def ranges_active(self) -> bool:
+        """Whether a range or the folder is set: the page then shows those boxes open."""
+        ranges = (self.min_duration, self.max_duration, self.min_size, self.max_size)
+        dates = (self.added_after, self.added_before)
+        return any(v is not None for v in (*ranges, *dates)) or bool(self.folder)
+
     def query_pairs(self) -> list[tuple[str, str]]:
         """The filters as a query string holds them, so a filtered view round-trips."""
         pairs: list[tuple[str, str]] = []

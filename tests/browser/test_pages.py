@@ -240,7 +240,29 @@ def test_every_page_at_both_widths_with_a_scan_read_again_and_its_missing_files(
     # 17: page numbers and a jump to a page.
     pager = page.get_by_role("navigation", name="Pages")
     expect(pager.get_by_role("link", name="Page 2")).to_be_visible()
+    # 19: the ranges are folded until used: a phone shows videos on its first screen.
+    more = page.locator("#more-filters")
+    expect(more).not_to_have_attribute("open", "")
+    more.locator("summary").click()
+    # Opened but unused, it stays open when a facet ticked redraws the facets around it.
+    with page.expect_response(lambda r: r.request.headers.get("hx-request") == "true"):
+        page.locator("#facets input[name=video_codec]").first.check()
+    expect(page.locator("#facets input[name=video_codec]").first).to_be_checked()
+    expect(more).to_have_attribute("open", "")
+    # What is typed in it stays too.
+    with page.expect_response(lambda r: "min_duration=0%3A30" in r.url):
+        page.get_by_label("Duration from").fill("0:30")
+        page.get_by_label("Duration from").press("Tab")
+    expect(page.locator("#results .empty")).to_be_visible()
+    expect(page.get_by_label("Duration from")).to_have_value("0:30")
+    visit(page, stoat, f"/?q={folder.name}")
+    page.set_viewport_size(PHONE)
+    first_card = page.locator("#results li.card").first.bounding_box()
+    assert first_card is not None and first_card["y"] < PHONE["height"], first_card
+    page.set_viewport_size(DESKTOP)
     shoot(page, "library")
+    more.locator("summary").click()
+    shoot(page, "library-more-filters")
     # 18: each range's name, from and to boxes share a row; on a phone, from and to still do,
     # inside the fieldset.
     ranges = (
