@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 import signal
 from pathlib import Path
@@ -104,6 +105,20 @@ def test_scan_command_queue_hands_the_job_to_the_workers(
     again, warning = run("scan", str(library_dir), "--queue")
     assert again.strip() == str(job.pk)
     assert "already active" in warning
+
+
+# Committed for real, so the task is queued while the command runs, as outside the tests.
+@pytest.mark.django_db(transaction=True)
+def test_scan_queue_prints_the_job_id_and_nothing_of_the_queue_s_own_numbers(
+    library_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="django-q"):
+        out, err = run("scan", str(library_dir), "--queue")
+
+    assert out.strip() == str(Job.objects.get().pk)
+    assert err == ""
+    assert not [r for r in caplog.records if r.name == "django-q"], caplog.text
+    assert logging.getLogger("django-q").level == logging.INFO
 
 
 def test_scan_command_refuses_to_run_beside_an_active_scan(library_dir: Path) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -81,7 +82,15 @@ class Command(StoatCommand):
 
     def queue(self, path: str, recursive: bool) -> None:
         """Hand the scan to the workers; print its id (that of the scan already covering it)."""
-        start = self.start(path, recursive, queue=True)
+        # django-q2 logs each task it queues ("Enqueued [stoat] 2", its own count, not the job's
+        # id) on stderr: the id printed here is all a script or a person needs.
+        queue_log = logging.getLogger("django-q")
+        level = queue_log.level
+        queue_log.setLevel(logging.WARNING)
+        try:
+            start = self.start(path, recursive, queue=True)
+        finally:
+            queue_log.setLevel(level)
         if not start.created:
             self.stderr.write(
                 f"a scan covering {start.job.path} is already active: job {start.job.pk}"
