@@ -109,6 +109,20 @@ def describe_validation_errors(errors: list[dict[str, Any]]) -> str:
     return "; ".join(sentences) or "The request is not valid."
 
 
+# What django-ninja says of a body it could not parse, whatever was wrong with it.
+NINJA_UNPARSED = "Cannot parse request body"
+
+
+def unreadable_body(request: HttpRequest) -> str:
+    """Why a body could not be read, and what to send instead."""
+    kind = request.content_type or "none"
+    if kind != "application/json":
+        return (
+            f"Send the body as JSON with Content-Type: application/json (this one's type: {kind})."
+        )
+    return "The body is not valid JSON: send one JSON object, as UTF-8 text."
+
+
 def install_error_handlers(api: NinjaAPI) -> None:
     """Replace ninja's default handlers (other shapes, tracebacks in DEBUG) with ours.
 
@@ -123,6 +137,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     def http_error(request: HttpRequest, exc: Any) -> HttpResponse:
         code = CODES_BY_STATUS.get(exc.status_code, "ERROR")
+        if exc.status_code == 400 and str(exc.message).startswith(NINJA_UNPARSED):
+            return error_response(400, code, unreadable_body(request))
         return error_response(exc.status_code, code, exc.message)
 
     def http_404(request: HttpRequest, exc: Any) -> HttpResponse:

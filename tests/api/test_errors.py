@@ -60,7 +60,17 @@ def test_validation_message_names_the_field(client: Client) -> None:
 
 def test_scan_body_sent_as_a_form_is_refused_as_unreadable_json(client: Client) -> None:
     response = client.post(SCAN, {"path": "/tmp"})
-    assert error_of(response, 400)["code"] == "BAD_REQUEST"
+    detail = error_of(response, 400)
+    assert detail["code"] == "BAD_REQUEST"
+    assert detail["message"] == (
+        "Send the body as JSON with Content-Type: application/json "
+        "(this one's type: multipart/form-data)."
+    )
+
+
+def test_a_json_body_that_does_not_parse_says_so(client: Client) -> None:
+    detail = error_of(post_json(client, SCAN, "{not json"), 400)
+    assert detail["message"] == "The body is not valid JSON: send one JSON object, as UTF-8 text."
 
 
 @pytest.mark.parametrize(
