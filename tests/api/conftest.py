@@ -13,12 +13,23 @@ from django.test import Client
 from stoat.accounts.tokens import create_token
 from stoat.library.models import Video, path_key
 from stoat.library.thumbnails import thumbnail_name
+from stoat.scans import lifecycle
 from stoat.scans.models import Job, ScanError
+from stoat.scans.runner import run_here
+from tests.media import make_clip
 
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse as Answer
 
 ERROR_KEYS = {"code", "message"}
+
+
+@pytest.fixture
+def clip(library_dir: Path) -> Video:
+    """A real two-second WebM with sound, scanned into the library."""
+    make_clip(library_dir / "walk.webm", seconds=2, audio=True)
+    run_here(lifecycle.create_scan(str(library_dir)).job)
+    return Video.objects.get()
 
 
 @pytest.fixture

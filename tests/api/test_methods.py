@@ -9,20 +9,10 @@ import pytest
 from django.test import Client
 
 from stoat.library.models import Video
-from stoat.scans import lifecycle
-from stoat.scans.runner import run_here
 from tests.api.conftest import body, error_of, make_video
 from tests.conftest import make_job
-from tests.media import make_clip
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clip(library_dir: Path) -> Video:
-    make_clip(library_dir / "walk.webm", seconds=2, audio=True)
-    run_here(lifecycle.create_scan(str(library_dir)).job)
-    return Video.objects.get()
 
 
 def test_head_on_the_list_has_the_gets_headers_and_no_body(api: Client) -> None:

@@ -9,19 +9,9 @@ from django.test import Client
 from django.urls import reverse
 
 from stoat.library.models import Video
-from stoat.scans import lifecycle
-from stoat.scans.runner import run_here
 from tests.api.conftest import error_of
-from tests.media import make_clip
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clip(library_dir: Path) -> Video:
-    make_clip(library_dir / "walk.webm", seconds=2, audio=True)
-    run_here(lifecycle.create_scan(str(library_dir)).job)
-    return Video.objects.get()
 
 
 @pytest.mark.parametrize("header", ["bytes=999999999-", "bytes=-0"])
