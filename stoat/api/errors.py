@@ -74,6 +74,27 @@ QUOTED = re.compile(r"'([^']*)'")
 UNION_MEMBER = re.compile(r"^[a-z][a-z-]*\[.*\]$")
 
 
+# pydantic's errors for a number outside its bounds, as words after "must be".
+BOUNDS = {
+    "greater_than_equal": ("ge", "{} or more"),
+    "greater_than": ("gt", "more than {}"),
+    "less_than_equal": ("le", "{} or less"),
+    "less_than": ("lt", "less than {}"),
+}
+
+
+def bound_sentence(error: dict[str, Any], loc: list[str]) -> str:
+    """`limit must be 1 or more` for a number out of bounds in the query or path; else ''."""
+    kind = BOUNDS.get(str(error.get("type")))
+    if kind is None or len(loc) < 2 or loc[0] not in SOURCES:
+        return ""
+    key, words = kind
+    limit = error.get("ctx", {}).get(key)
+    if limit is None:
+        return ""
+    return f"{'.'.join(loc[1:])} must be {words.format(limit)}"
+
+
 def describe_validation_errors(errors: list[dict[str, Any]]) -> str:
     """ninja's list of field errors as one sentence: `query.limit: Input should be ...`.
 
@@ -98,6 +119,10 @@ def describe_validation_errors(errors: list[dict[str, Any]]) -> str:
             expected = QUOTED.findall(said) or [said]
             # An empty choice means "no filter"; saying so would only confuse.
             choices[name] += [value for value in expected if value and value not in choices[name]]
+            continue
+        bound = bound_sentence(error, loc)
+        if bound:
+            parts.append((bound, False))
             continue
         where = ".".join(loc)
         text = f"{where}: {error.get('msg', 'invalid value')}" if where else error["msg"]

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client, RequestFactory
 
 from stoat.api.api import api
+from stoat.api.schemas import MAX_LIMIT
 from stoat.library.models import Video
 from stoat.scans.models import Job, Status
 from tests.api.conftest import error_of, make_video, post_json
@@ -218,3 +219,19 @@ def test_a_value_outside_the_choices_is_named_with_the_valid_ones(
 
     assert message == expected
     assert "str-enum" not in message and "literal[" not in message
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("/api/v1/videos?limit=0", "limit must be 1 or more"),
+        ("/api/v1/jobs?limit=-5", "limit must be 1 or more"),
+        ("/api/v1/videos?offset=-1", "offset must be 0 or more"),
+        ("/api/v1/duplicates?limit=100000", "limit must be {max} or less"),
+    ],
+)
+def test_a_number_out_of_bounds_is_told_in_plain_words(
+    client: Client, url: str, message: str
+) -> None:
+    detail = error_of(client.get(url), 422)
+    assert detail["message"] == message.format(max=MAX_LIMIT)
