@@ -83,6 +83,11 @@ BOUNDS = {
 }
 
 
+def parameter_name(loc: list[str]) -> str:
+    """The name as the client wrote it: `limit`, not `query.limit`; a body field keeps `body.`."""
+    return ".".join(loc[1:] if loc[0] in SOURCES and len(loc) > 1 else loc)
+
+
 def bound_sentence(error: dict[str, Any], loc: list[str]) -> str:
     """`limit must be 1 or more` for a number out of bounds in the query or path; else ''."""
     kind = BOUNDS.get(str(error.get("type")))
@@ -92,7 +97,7 @@ def bound_sentence(error: dict[str, Any], loc: list[str]) -> str:
     limit = error.get("ctx", {}).get(key)
     if limit is None:
         return ""
-    return f"{'.'.join(loc[1:])} must be {words.format(limit)}"
+    return f"{parameter_name(loc)} must be {words.format(limit)}"
 
 
 def describe_validation_errors(errors: list[dict[str, Any]]) -> str:
@@ -111,7 +116,7 @@ def describe_validation_errors(errors: list[dict[str, Any]]) -> str:
             loc = loc[1:]
         loc = [part for part in loc if not UNION_MEMBER.match(part)]
         if error.get("type") in CHOICE_ERRORS and loc:
-            name = ".".join(loc[1:] if loc[0] in SOURCES and len(loc) > 1 else loc)
+            name = parameter_name(loc)
             if name not in choices:
                 choices[name] = []
                 parts.append((name, True))
