@@ -51,7 +51,14 @@ def test_on_a_phone_cancel_stops_a_large_scan_keeps_its_counts_and_ends_polling(
 
     watch_job(page, until=is_reading)
     cancel = page.get_by_role("button", name="Cancel scan")
-    box = cancel.bounding_box()
+    # A poll may redraw the panel between finding the button and measuring it (no box then):
+    # measured again until a drawn button answers.
+    box = None
+    for _ in range(40):
+        box = cancel.bounding_box()
+        if box is not None:
+            break
+        page.wait_for_timeout(25)
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
     tapped = time.monotonic()
     # The answer's message shows until the next poll redraws the panel (as "Stopping…").
